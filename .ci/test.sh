@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: system packages, a virtual environment, lint, types, tests.
+# Usage: bash .ci/test.sh [pytest arguments]   (the README's test command; .ci/run calls it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real mail servers and a DNS server for the probe tests (the tests' fixtures start and stop them).
+need=()
+command -v dovecot >/dev/null || need+=(dovecot-imapd dovecot-pop3d)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+if ((${#need[@]})); then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    # policy-rc.d keeps Debian from starting the system-wide Dovecot: the tests run their own instance.
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+
+.venv/bin/guidenest kb check
+.venv/bin/ruff check .
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,30 @@
+"""Small pieces the command-line areas share."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from bot.knowledge.loader import KnowledgeError
+from bot.knowledge.service import KnowledgeService
+from bot.settings import Settings
+
+
+def load_service(settings: Settings) -> KnowledgeService | None:
+    """The knowledge in use, or None after telling the user every problem in it."""
+    try:
+        return KnowledgeService(settings.knowledge_dir)
+    except KnowledgeError as exc:
+        print(f"guidenest: the knowledge in {settings.knowledge_dir} has errors:", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        print("Run `guidenest kb check` for the full report.", file=sys.stderr)
+        return None
+
+
+def print_json(value: Any, *, lines: bool = False) -> None:
+    """Pretty JSON for one result; one compact line per result for JSON Lines."""
+    if lines:
+        print(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    else:
+        print(json.dumps(value, ensure_ascii=False, indent=2))

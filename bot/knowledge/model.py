@@ -1,0 +1,82 @@
+"""What the knowledge base holds, once loaded and validated: immutable, so a reload can swap it whole."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Protocol = Literal["IMAP", "POP3", "SMTP"]
+Security = Literal["ssl", "starttls", "none"]
+
+SECURITY_LABELS: Mapping[str, str] = {
+    "ssl": "SSL/TLS (implicit TLS)",
+    "starttls": "STARTTLS",
+    "none": "None (plain text)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    title: str
+    asks: tuple[str, ...]
+    errors: tuple[str, ...]
+    tags: tuple[str, ...]
+    related: tuple[str, ...]
+    sources: tuple[Source, ...]
+    answer: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class PortRow:
+    protocol: Protocol
+    port: int
+    security: Security
+    direction: Literal["incoming", "outgoing"]
+    status: Literal["recommended", "acceptable", "legacy", "often-blocked", "unofficial"]
+    name: str
+    standard: str
+    notes: str
+    entry: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSetting:
+    protocol: Protocol
+    host: str
+    port: int
+    security: Security
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    aliases: tuple[str, ...]
+    incoming: tuple[ServerSetting, ...]
+    outgoing: tuple[ServerSetting, ...]
+    auth: str
+    notes: str
+    entry: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    entries: Mapping[str, Entry]
+    ports: tuple[PortRow, ...] = ()
+    providers: tuple[Provider, ...] = ()
+    root: Path = field(default_factory=Path)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self.entries.get(entry_id)
