@@ -1,0 +1,107 @@
+"""The database schema, as the ordered list of scripts that build it.
+
+Migration N (1-based) takes a database from schema version N-1 to N; the version is `PRAGMA user_version`.
+Never edit a migration that has shipped (databases in the field already ran it); append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: per-guild settings, the answers the bot posted, votes on them, and misses.
+    """
+    CREATE TABLE guild_config (
+        guild_id                INTEGER PRIMARY KEY,
+        confidence              TEXT,       -- NULL: the GUIDENEST_DEFAULT_CONFIDENCE setting
+        answer_cooldown_seconds REAL,       -- NULL: the GUIDENEST_ANSWER_COOLDOWN_SECONDS setting
+        user_rate_limit         INTEGER,    -- NULL: the GUIDENEST_USER_RATE_LIMIT setting
+        moderator_role_id       INTEGER,
+        mailsettings_public     INTEGER NOT NULL DEFAULT 0,
+        updated_at              TEXT NOT NULL
+    );
+
+    -- Channels, threads and forums where passive answering is on; absent means off.
+    CREATE TABLE enabled_channel (
+        guild_id   INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        enabled_at TEXT NOT NULL,
+        PRIMARY KEY (guild_id, channel_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE answer (
+        message_id  INTEGER PRIMARY KEY,
+        guild_id    INTEGER,
+        channel_id  INTEGER NOT NULL,
+        entry_id    TEXT NOT NULL,
+        query       TEXT NOT NULL,
+        suggestions TEXT NOT NULL,          -- JSON array of entry ids
+        created_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE vote (
+        message_id INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        guild_id   INTEGER,
+        entry_id   TEXT NOT NULL,
+        helpful    INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+        voted_at   TEXT NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+    );
+    CREATE INDEX vote_by_guild_entry ON vote (guild_id, entry_id);
+
+    CREATE TABLE miss (
+        id           INTEGER PRIMARY KEY,
+        at           TEXT NOT NULL,
+        guild_id     INTEGER,
+        channel_id   INTEGER,
+        text         TEXT NOT NULL,
+        grouping_key TEXT NOT NULL,         -- the text without case, spacing and punctuation
+        reason       TEXT NOT NULL,
+        entry_id     TEXT,
+        score        REAL
+    );
+    CREATE INDEX miss_by_at ON miss (at);
+    CREATE INDEX miss_by_guild_key ON miss (guild_id, grouping_key);
+    """,
+    # 2: the probe audit log: who probed what, from where it resolved, and how it went.
+    """
+    CREATE TABLE probe_audit (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        user_id     INTEGER,
+        guild_id    INTEGER,
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        address     TEXT,
+        outcome     TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL
+    );
+    CREATE INDEX probe_audit_by_guild_at ON probe_audit (guild_id, at);
+    """,
+)
+
+
+def statements(script: str) -> Iterator[str]:
+    """Split a script into single statements.
+
+    `executescript` would commit any open transaction first, so a migration is run statement by statement
+    inside our own transaction instead. `sqlite3.complete_statement` knows about quotes and trigger bodies.
+    """
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            pending = ""
+            if statement.rstrip(";").strip():
+                yield statement
+    # Leftover text that never formed a whole statement: only comments are fine.
+    if pending.strip() and any(
+        line.strip() and not line.strip().startswith("--") for line in pending.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]!r}")
