@@ -7,11 +7,15 @@ text. Both take the answer text from `Entry.answer` unchanged, so `guidenest ask
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.knowledge.model import SECURITY_LABELS, Entry, PortRow, Provider, ServerSetting
-from bot.matching.matcher import MatchResult, Scored
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from bot.matching.matcher import MatchResult, Scored
 
 # Discord's embed limits, which every card respects so that no adapter has to cut.
 TITLE_LIMIT = 256
@@ -67,7 +71,8 @@ class Card:
         assert len(self.description) <= DESCRIPTION_LIMIT
         assert len(self.fields) <= MAX_FIELDS
         for field in self.fields:
-            assert len(field.name) <= FIELD_NAME_LIMIT and len(field.value) <= FIELD_VALUE_LIMIT, field
+            assert len(field.name) <= FIELD_NAME_LIMIT, field
+            assert len(field.value) <= FIELD_VALUE_LIMIT, field
         assert self.footer is None or len(self.footer) <= FOOTER_LIMIT
 
     def to_text(self) -> str:
@@ -107,7 +112,9 @@ def not_sure_card(result: MatchResult) -> Card:
     """For an explicit question with no good match: say so, and offer what came closest."""
     suggestions = result.suggestions if result.best is None else (result.best, *result.suggestions)
     if suggestions:
-        description = "I'm not sure I understood. Did you mean one of these?\n" + suggestions_text(suggestions)
+        description = "I'm not sure I understood. Did you mean one of these?\n" + suggestions_text(
+            suggestions
+        )
     else:
         description = (
             "I don't have an answer for that. Try the exact error message, the program you use, "
@@ -156,7 +163,7 @@ def port_card(rows: list[PortRow], query: str = "") -> Card:
                 DESCRIPTION_LIMIT,
             ),
         )
-    if len(rows) == 1 or len(rows) <= MAX_FIELDS and query:
+    if len(rows) == 1 or (len(rows) <= MAX_FIELDS and query):
         fields = tuple(
             Field(
                 shorten(f"{row.protocol} {row.port} — {SECURITY_LABELS[row.security]}", FIELD_NAME_LIMIT),
@@ -183,7 +190,9 @@ def port_table_card(rows: list[PortRow]) -> Card:
 
 
 def server_line(server: ServerSetting) -> str:
-    return f"**{server.protocol}** `{server.host}` port **{server.port}** · {SECURITY_LABELS[server.security]}"
+    return (
+        f"**{server.protocol}** `{server.host}` port **{server.port}** · {SECURITY_LABELS[server.security]}"
+    )
 
 
 def provider_card(provider: Provider) -> Card:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The knowledge shipped beside the package (a checkout or an editable install).
@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     probe_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     probe_line_bytes: int = Field(default=4096, ge=256)
     probe_total_bytes: int = Field(default=65536, ge=1024)
-    probe_allowed_ports: Annotated[list[int], NoDecode] = Field(default_factory=lambda: list(DEFAULT_PROBE_PORTS))
+    probe_allowed_ports: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PROBE_PORTS)
+    )
     probe_allow_networks: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = Field(
         default_factory=list
     )
@@ -90,6 +92,10 @@ class Settings(BaseSettings):
     probe_guild_hourly_cap: int = Field(default=30, ge=1)
     probe_target_hourly_cap: int = Field(default=10, ge=1)
     dns_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Extra trust anchors (PEM) on top of the system store, e.g. an operator's internal CA.
+    probe_ca_file: FilePath | None = None
+    # Requests that may wait for a free probe slot; beyond running + waiting, requests are refused.
+    probe_queue_limit: int = Field(default=16, ge=0)
 
     @field_validator("shard_ids", mode="before")
     @classmethod
@@ -145,6 +151,8 @@ _EXPECTED_FORM: dict[str, str] = {
     "probe_allowed_ports": "comma-separated TCP port numbers, e.g. 25,465,587",
     "probe_allow_networks": "comma-separated CIDR networks, e.g. 10.0.0.0/8,fd00::/8",
     "dns_servers": "comma-separated host or host:port",
+    "probe_ca_file": "the path of an existing PEM file with extra CA certificates",
+    "probe_queue_limit": "a whole number, 0 or more",
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 
@@ -16,8 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting leaks in from the machine running the tests, and no .env is read by accident."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("GUIDENEST_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name)
@@ -57,7 +56,10 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.discord_token.get_secret_value() == "abc.def.ghi"
     assert "abc.def" not in repr(settings)  # the token never shows in logs of the settings
     assert settings.shard_ids == [0, 1, 2, 5]
-    assert settings.probe_allow_networks == [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("fd00::/8")]
+    assert settings.probe_allow_networks == [
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("fd00::/8"),
+    ]
     assert settings.dns_servers == ["127.0.0.1:5353"]
     assert settings.default_confidence is Confidence.STRICT
 
@@ -72,14 +74,26 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("GUIDENEST_SHARD_COUNT", "many", "GUIDENEST_SHARD_COUNT: invalid value; expected a positive integer"),
-        ("GUIDENEST_HEALTH_PORT", "70000", "GUIDENEST_HEALTH_PORT: invalid value; expected a TCP port number 1-65535"),
+        (
+            "GUIDENEST_SHARD_COUNT",
+            "many",
+            "GUIDENEST_SHARD_COUNT: invalid value; expected a positive integer",
+        ),
+        (
+            "GUIDENEST_HEALTH_PORT",
+            "70000",
+            "GUIDENEST_HEALTH_PORT: invalid value; expected a TCP port number 1-65535",
+        ),
         (
             "GUIDENEST_PROBE_ALLOW_NETWORKS",
             "10.0.0.0/33",
             "GUIDENEST_PROBE_ALLOW_NETWORKS: invalid value; expected comma-separated CIDR networks",
         ),
-        ("GUIDENEST_DEFAULT_CONFIDENCE", "sure", "GUIDENEST_DEFAULT_CONFIDENCE: invalid value; expected strict"),
+        (
+            "GUIDENEST_DEFAULT_CONFIDENCE",
+            "sure",
+            "GUIDENEST_DEFAULT_CONFIDENCE: invalid value; expected strict",
+        ),
         ("GUIDENEST_LOG_LEVEL", "LOUD", "GUIDENEST_LOG_LEVEL: invalid value; expected DEBUG"),
     ],
 )

@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.cli import ask, kb, lookup, probe, run
 from bot.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 AREAS = (ask, lookup, kb, probe, run)
 

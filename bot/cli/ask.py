@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import load_service, print_json
 from bot.cli.lookup import port_reply, provider_reply
-from bot.knowledge.service import KnowledgeService
-from bot.matching.matcher import MatchResult
 from bot.render import result_card
 from bot.settings import Confidence, Settings
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bot.knowledge.service import KnowledgeService
+    from bot.matching.matcher import MatchResult
 
 
 def register(subcommands: Any) -> None:
@@ -51,8 +54,15 @@ def result_json(question: str, result: MatchResult) -> dict[str, Any]:
         "confident": result.confident,
         "match": None
         if best is None
-        else {"id": best.entry.id, "title": best.entry.title, "score": best.score, "answer": best.entry.answer},
-        "suggestions": [{"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in result.suggestions],
+        else {
+            "id": best.entry.id,
+            "title": best.entry.title,
+            "score": best.score,
+            "answer": best.entry.answer,
+        },
+        "suggestions": [
+            {"id": s.entry.id, "title": s.entry.title, "score": s.score} for s in result.suggestions
+        ],
     }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.service import KnowledgeService
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def load_service(settings: Settings) -> KnowledgeService | None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import print_json
 from bot.knowledge.loader import check_knowledge
-from bot.knowledge.model import KnowledgeBase
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bot.knowledge.model import KnowledgeBase
+    from bot.settings import Settings
 
 
 def register(subcommands: Any) -> None:
@@ -24,7 +27,9 @@ def register(subcommands: Any) -> None:
     check.add_argument("--strict", action="store_true", help="treat warnings (long answers) as errors too")
     check.set_defaults(handler=run_check)
     export = actions.add_parser("export", help="print the whole knowledge base as JSON")
-    export.add_argument("--json", action="store_true", help="JSON output (the only format; accepted for clarity)")
+    export.add_argument(
+        "--json", action="store_true", help="JSON output (the only format; accepted for clarity)"
+    )
     export.set_defaults(handler=run_export)
 
 

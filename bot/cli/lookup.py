@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import load_service, print_json
-from bot.knowledge.model import KnowledgeBase
 from bot.matching.lookup import find_ports, find_provider
 from bot.render import no_provider_card, port_card, provider_card
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bot.knowledge.model import KnowledgeBase
+    from bot.settings import Settings
 
 
 def register(subcommands: Any) -> None:
@@ -63,11 +66,7 @@ def run_provider(args: argparse.Namespace, settings: Settings) -> int:
     name = " ".join(args.name)
     found = find_provider(service.current.knowledge, name)
     if args.json:
-        print_json(
-            [{**asdict(provider), "score": score} for provider, score in found[:1]]
-            if found
-            else []
-        )
+        print_json([{**asdict(provider), "score": score} for provider, score in found[:1]] if found else [])
     else:
         print((provider_card(found[0][0]) if found else no_provider_card(name)).to_text())
     return 0 if found else 1

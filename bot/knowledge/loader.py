@@ -6,15 +6,18 @@ maintainer everything to fix. Loading refuses a knowledge base with any error (w
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import yaml
 
 from bot.knowledge.model import Entry, KnowledgeBase, PortRow, Provider, ServerSetting, Source
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
 
 ENTRY_DIR = "entries"
 PORTS_FILE = "ports.yaml"
@@ -43,10 +46,8 @@ class Problem:
     def format(self, root: Path | None = None) -> str:
         shown = self.path
         if root is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 shown = self.path.relative_to(root.parent)
-            except ValueError:
-                pass
         prefix = "" if self.severity == "error" else "warning: "
         return f"{shown}:{self.line}: {prefix}{self.message}"
 
@@ -63,10 +64,12 @@ class KnowledgeError(Exception):
 
 def dedup_key(text: str) -> str:
     """Two phrasings are the same when they differ only in case, spacing and punctuation."""
-    return " ".join(re.findall(r"[^\W_]+", re.sub(r"['’]", "", text.casefold())))
+    return " ".join(re.findall(r"[^\W_]+", re.sub("['\u2019]", "", text.casefold())))
 
 
-# --- YAML with line numbers ------------------------------------------------------------------------------------
+# --- YAML with line numbers ---------------------------------------------------------------------------------
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Document:
@@ -74,8 +77,13 @@ class _Document:
 
     def __init__(self, text: str, first_line: int) -> None:
         self.first_line = first_line
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        self.data: Any = yaml.safe_load(text) if node is not None else None
+        # One parse gives both the node tree (for lines) and the values; libyaml's loader when it is there.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            self.data: Any = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
         self.lines: dict[Path_, int] = {}
         if node is not None:
             self._index(node, ())
@@ -156,10 +164,10 @@ class _Checker:
         if value not in choices:
             self.error(at, f"{at[-1]}: {value!r} is not one of {', '.join(choices)}")
             return choices[0]
-        return cast(str, value)
+        return cast("str", value)
 
 
-# --- Entries -----------------------------------------------------------------------------------------------------
+# --- Entries ------------------------------------------------------------------------------------------------
 
 ENTRY_FIELDS = ("id", "title", "asks", "errors", "tags", "related", "sources")
 ENTRY_REQUIRED = ("title", "asks", "tags", "sources")
@@ -200,7 +208,11 @@ def _read_entry(path: Path, problems: list[Problem]) -> tuple[Entry, _Document] 
         return None
     if not ID_PATTERN.match(entry_id):
         check.failed = True
-        problems.append(Problem(path, 1, f"file name {path.name!r}: ids are lower-case letters, digits and single hyphens"))
+        problems.append(
+            Problem(
+                path, 1, f"file name {path.name!r}: ids are lower-case letters, digits and single hyphens"
+            )
+        )
     if "id" in data and data["id"] != entry_id:
         check.error(("id",), f"id {data['id']!r} differs from the file name {entry_id!r}")
     title = check.text(data.get("title"), ("title",), limit=MAX_TITLE)
@@ -226,11 +238,18 @@ def _read_entry(path: Path, problems: list[Problem]) -> tuple[Entry, _Document] 
         problems.append(Problem(path, body_line, "the answer (the text after the front matter) is empty"))
         check.failed = True
     elif len(answer) > MAX_ANSWER:
-        problems.append(Problem(path, body_line, f"the answer is {len(answer)} characters, at most {MAX_ANSWER}"))
+        problems.append(
+            Problem(path, body_line, f"the answer is {len(answer)} characters, at most {MAX_ANSWER}")
+        )
         check.failed = True
     elif len(answer) > ADVISED_ANSWER:
         problems.append(
-            Problem(path, body_line, f"the answer is {len(answer)} characters; aim for {ADVISED_ANSWER}", "warning")
+            Problem(
+                path,
+                body_line,
+                f"the answer is {len(answer)} characters; aim for {ADVISED_ANSWER}",
+                "warning",
+            )
         )
     if check.failed:
         return None
@@ -257,7 +276,9 @@ def _check_across_entries(read: list[tuple[Entry, _Document]], problems: list[Pr
                 key = dedup_key(phrase)
                 line = doc.line((field_name, index))
                 if not key:
-                    problems.append(Problem(entry.path, line, f"{field_name}: {phrase!r} has no letters or digits"))
+                    problems.append(
+                        Problem(entry.path, line, f"{field_name}: {phrase!r} has no letters or digits")
+                    )
                     continue
                 if key in seen:
                     other, other_field = seen[key]
@@ -271,22 +292,41 @@ def _check_across_entries(read: list[tuple[Entry, _Document]], problems: list[Pr
                             )
                         )
                     else:
-                        problems.append(Problem(entry.path, line, f"{field_name}: {phrase!r} is listed twice"))
+                        problems.append(
+                            Problem(entry.path, line, f"{field_name}: {phrase!r} is listed twice")
+                        )
                     continue
                 seen[key] = (entry, field_name)
         for index, related in enumerate(entry.related):
             if related == entry.id:
-                problems.append(Problem(entry.path, doc.line(("related", index)), "related: an entry is not related to itself"))
+                problems.append(
+                    Problem(
+                        entry.path, doc.line(("related", index)), "related: an entry is not related to itself"
+                    )
+                )
             elif related not in ids:
                 problems.append(
-                    Problem(entry.path, doc.line(("related", index)), f"related: no entry with id {related!r}")
+                    Problem(
+                        entry.path, doc.line(("related", index)), f"related: no entry with id {related!r}"
+                    )
                 )
 
 
-# --- Tables ----------------------------------------------------------------------------------------------------------
+# --- Tables -------------------------------------------------------------------------------------------------
 
 PORT_FIELDS = ("protocol", "port", "security", "direction", "status", "name", "standard", "notes", "entry")
-PROVIDER_FIELDS = ("id", "name", "domains", "aliases", "incoming", "outgoing", "auth", "notes", "entry", "source")
+PROVIDER_FIELDS = (
+    "id",
+    "name",
+    "domains",
+    "aliases",
+    "incoming",
+    "outgoing",
+    "auth",
+    "notes",
+    "entry",
+    "source",
+)
 PROVIDER_REQUIRED = ("id", "name", "domains", "incoming", "outgoing", "auth", "entry", "source")
 
 
@@ -322,11 +362,11 @@ def _read_ports(path: Path, entry_ids: set[str], problems: list[Problem]) -> tup
         if not check.mapping(raw, at, PORT_FIELDS, PORT_FIELDS):
             continue
         row = PortRow(
-            protocol=cast(Any, check.choice(raw.get("protocol"), (*at, "protocol"), PROTOCOLS)),
+            protocol=cast("Any", check.choice(raw.get("protocol"), (*at, "protocol"), PROTOCOLS)),
             port=check.integer(raw.get("port"), (*at, "port"), 1, 65535),
-            security=cast(Any, check.choice(raw.get("security"), (*at, "security"), SECURITIES)),
-            direction=cast(Any, check.choice(raw.get("direction"), (*at, "direction"), DIRECTIONS)),
-            status=cast(Any, check.choice(raw.get("status"), (*at, "status"), STATUSES)),
+            security=cast("Any", check.choice(raw.get("security"), (*at, "security"), SECURITIES)),
+            direction=cast("Any", check.choice(raw.get("direction"), (*at, "direction"), DIRECTIONS)),
+            status=cast("Any", check.choice(raw.get("status"), (*at, "status"), STATUSES)),
             name=check.text(raw.get("name"), (*at, "name")),
             standard=check.text(raw.get("standard"), (*at, "standard")),
             notes=check.text(raw.get("notes"), (*at, "notes")),
@@ -342,7 +382,9 @@ def _read_ports(path: Path, entry_ids: set[str], problems: list[Problem]) -> tup
     return tuple(result) if not check.failed else ()
 
 
-def _read_servers(check: _Checker, value: Any, at: Path_, protocols: tuple[str, ...]) -> tuple[ServerSetting, ...]:
+def _read_servers(
+    check: _Checker, value: Any, at: Path_, protocols: tuple[str, ...]
+) -> tuple[ServerSetting, ...]:
     if not isinstance(value, list) or not value:
         check.error(at, f"{at[-1]}: expected a list of at least one {{protocol, host, port, security}}")
         return ()
@@ -357,10 +399,10 @@ def _read_servers(check: _Checker, value: Any, at: Path_, protocols: tuple[str, 
             check.error((*where, "host"), f"host: {host!r} is not a host name")
         servers.append(
             ServerSetting(
-                protocol=cast(Any, check.choice(raw.get("protocol"), (*where, "protocol"), protocols)),
+                protocol=cast("Any", check.choice(raw.get("protocol"), (*where, "protocol"), protocols)),
                 host=host,
                 port=check.integer(raw.get("port"), (*where, "port"), 1, 65535),
-                security=cast(Any, check.choice(raw.get("security"), (*where, "security"), SECURITIES)),
+                security=cast("Any", check.choice(raw.get("security"), (*where, "security"), SECURITIES)),
             )
         )
     return tuple(servers)
@@ -407,7 +449,7 @@ def _read_providers(path: Path, entry_ids: set[str], problems: list[Problem]) ->
     return tuple(result) if not check.failed else ()
 
 
-# --- The whole knowledge base ------------------------------------------------------------------------------------------
+# --- The whole knowledge base -------------------------------------------------------------------------------
 
 
 def entry_files(root: Path) -> Iterator[Path]:
@@ -440,4 +482,3 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     if knowledge is None:
         raise KnowledgeError(problems, root)
     return knowledge
-

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.knowledge.loader import KnowledgeError, Problem, check_knowledge
-from bot.knowledge.model import KnowledgeBase
 from bot.matching.matcher import Matcher
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bot.knowledge.model import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ class KnowledgeService:
     def reload(self) -> ReloadReport:
         """Load `root` again; on any error raise KnowledgeError and keep serving the old knowledge."""
         snapshot, warnings = self._build()
-        self.current, self.warnings = snapshot, warnings  # readers see the old snapshot or the new, never a mix
+        self.current, self.warnings = (
+            snapshot,
+            warnings,
+        )  # readers see the old snapshot or the new, never a mix
         log.info("knowledge reloaded: %d entries", len(snapshot.knowledge.entries))
         return ReloadReport(len(snapshot.knowledge.entries), warnings)

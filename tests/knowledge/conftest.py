@@ -53,7 +53,11 @@ WriteKB = Callable[..., Path]
 
 
 def entry_text(
-    title: str = "Alpha", ask: str = "what is alpha", error: str = "ERR_ALPHA", related: str = "", body: str = "Do it."
+    title: str = "Alpha",
+    ask: str = "what is alpha",
+    error: str = "ERR_ALPHA",
+    related: str = "",
+    body: str = "Do it.",
 ) -> str:
     return ENTRY.format(title=title, ask=ask, error=error, related=related, body=body)
 
@@ -67,7 +71,9 @@ def write_kb(tmp_path: Path) -> WriteKB:
         (root / "entries").mkdir(parents=True, exist_ok=True)
         defaults: dict[str, str | None] = {
             "entries/alpha.md": entry_text(related="beta"),
-            "entries/beta.md": entry_text(title="Beta", ask="what is beta", error="ERR_BETA", related="alpha"),
+            "entries/beta.md": entry_text(
+                title="Beta", ask="what is beta", error="ERR_BETA", related="alpha"
+            ),
             "ports.yaml": PORTS,
             "providers.yaml": PROVIDERS,
         }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.knowledge.loader import KnowledgeError, check_knowledge, dedup_key, load_knowledge
 from tests.knowledge.conftest import PORTS, PROVIDERS, WriteKB, entry_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def errors_of(root: Path) -> list[str]:
@@ -47,7 +50,10 @@ def test_missing_field_and_unknown_field(write_kb: WriteKB) -> None:
     text = "---\ntitle: Gamma\nasks: [what is gamma]\ntags: [x]\nsauce: [typo]\n---\nBody\n"
     root = write_kb({"entries/gamma.md": text})
     found = errors_of(root)
-    assert "knowledge/entries/gamma.md:5: unknown field 'sauce' (allowed: id, title, asks, errors, tags, related, sources)" in found
+    assert (
+        "knowledge/entries/gamma.md:5: unknown field 'sauce' (allowed: id, title, asks, errors, tags, related, sources)"
+        in found
+    )
     assert "knowledge/entries/gamma.md:2: missing required field 'sources'" in found
 
 
@@ -61,16 +67,16 @@ def test_duplicate_ask_across_entries_names_both(write_kb: WriteKB) -> None:
     # Same phrase up to case and punctuation: one phrasing must lead to one answer.
     root = write_kb({"entries/gamma.md": entry_text(title="Gamma", ask="What is ALPHA?", error="ERR_G")})
     assert errors_of(root) == [
-        "knowledge/entries/gamma.md:4: asks: 'What is ALPHA?' is already in alpha (asks); "
-        "one phrasing must lead to one answer"
+        ("knowledge/entries/gamma.md:4: asks: 'What is ALPHA?' is already in alpha (asks); "
+        "one phrasing must lead to one answer")
     ]
 
 
 def test_duplicate_error_string(write_kb: WriteKB) -> None:
     root = write_kb({"entries/gamma.md": entry_text(title="Gamma", ask="what is gamma", error="err alpha")})
     assert errors_of(root) == [
-        "knowledge/entries/gamma.md:6: errors: 'err alpha' is already in alpha (errors); "
-        "one phrasing must lead to one answer"
+        ("knowledge/entries/gamma.md:6: errors: 'err alpha' is already in alpha (errors); "
+        "one phrasing must lead to one answer")
     ]
 
 
@@ -94,8 +100,14 @@ def test_answer_length_error_and_warning(write_kb: WriteKB) -> None:
 def test_empty_answer_and_bad_file_name(write_kb: WriteKB) -> None:
     root = write_kb({"entries/Gamma_Entry.md": entry_text(title="G", ask="g?", error="E_G", body="")})
     found = errors_of(root)
-    assert "knowledge/entries/Gamma_Entry.md:1: file name 'Gamma_Entry.md': ids are lower-case letters, digits and single hyphens" in found
-    assert "knowledge/entries/Gamma_Entry.md:13: the answer (the text after the front matter) is empty" in found
+    assert (
+        "knowledge/entries/Gamma_Entry.md:1: file name 'Gamma_Entry.md': "
+        "ids are lower-case letters, digits and single hyphens"
+        in found
+    )
+    assert (
+        "knowledge/entries/Gamma_Entry.md:13: the answer (the text after the front matter) is empty" in found
+    )
 
 
 def test_id_must_match_file_name(write_kb: WriteKB) -> None:
@@ -114,7 +126,9 @@ def test_port_table_types(write_kb: WriteKB) -> None:
 
 
 def test_provider_table_checks(write_kb: WriteKB) -> None:
-    providers = PROVIDERS.replace("entry: beta", "entry: gone") + PROVIDERS.replace("id: example", "id: other")
+    providers = PROVIDERS.replace("entry: beta", "entry: gone") + PROVIDERS.replace(
+        "id: example", "id: other"
+    )
     root = write_kb({"providers.yaml": providers})
     found = errors_of(root)
     assert "knowledge/providers.yaml:11: entry: no entry with id 'gone'" in found

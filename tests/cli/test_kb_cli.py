@@ -1,0 +1,71 @@
+"""`guidenest kb check` and `kb export`, on the shipped knowledge and on broken fixtures."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from bot.cli import main
+from tests.knowledge.conftest import WriteKB, entry_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+
+def test_check_passes_on_shipped_knowledge(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK: ")
+    entries = int(out.split()[1])
+    assert entries >= 60
+
+
+def test_check_reports_file_line_and_exits_1(
+    write_kb: WriteKB, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_kb(
+        {"entries/gamma.md": entry_text(title="G", ask="what is alpha", error="E_G", related="zeta")}
+    )
+    monkeypatch.setenv("GUIDENEST_KNOWLEDGE_DIR", str(root))
+    assert main(["kb", "check"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        ("knowledge/entries/gamma.md:4: asks: 'what is alpha' is already in alpha (asks); "
+        "one phrasing must lead to one answer"),
+        "knowledge/entries/gamma.md:8: related: no entry with id 'zeta'",
+        "2 error(s), 0 warning(s) in " + str(root),
+    ]
+
+
+def test_strict_check_fails_on_warnings(
+    write_kb: WriteKB, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_kb({"entries/gamma.md": entry_text(title="G", ask="g?", error="E_G", body="word " * 300)})
+    monkeypatch.setenv("GUIDENEST_KNOWLEDGE_DIR", str(root))
+    assert main(["kb", "check"]) == 0
+    assert main(["kb", "check", "--strict"]) == 1
+    assert "warning: the answer is 1499 characters" in capsys.readouterr().out
+
+
+def test_export_json_has_entries_and_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "export", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"entries", "ports", "providers"}
+    entry = next(e for e in data["entries"] if e["id"] == "imap-ports")
+    assert {"id", "title", "questions", "errors", "tags", "answer"} <= set(entry)
+    assert "993" in entry["answer"]
+    assert any(row["port"] == 587 and row["security"] == "starttls" for row in data["ports"])
+    assert any("gmail.com" in provider["domains"] for provider in data["providers"])
+
+
+def test_export_refuses_broken_knowledge(
+    write_kb: WriteKB, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = write_kb({"ports.yaml": "- protocol: FTP\n"})
+    monkeypatch.setenv("GUIDENEST_KNOWLEDGE_DIR", str(root))
+    assert main(["kb", "export", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "knowledge/ports.yaml:1: missing required field 'port'" in captured.err
