@@ -1,0 +1,78 @@
+"""`guidenest probe` and `guidenest discover`: the probe core, from the command line.
+
+Exit 0 when the probe ran (whatever it found), 2 when it was refused (bad target, private address, port off
+the list), with `{"refused": "<reason>"}` under --json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from bot.probe import ProbeRefused, discover, parse_target, run_probe
+from bot.probe.report import format_discovery, format_probe
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bot.settings import Settings
+
+EXIT_REFUSED = 2
+
+
+def register(subcommands: Any) -> None:  # argparse's _SubParsersAction is private
+    probe = subcommands.add_parser(
+        "probe",
+        help="check a mail server from this machine (greeting level only; never logs in or sends mail)",
+        description=(
+            "Connect to a mail server the way a mail app would and report DNS, TCP, TLS, the greeting, "
+            "capabilities, STARTTLS and the certificate, with a diagnosis. Give a port, or a protocol and a "
+            "security mode (imap/pop3/smtp with ssl/starttls/plain) for the standard port."
+        ),
+    )
+    probe.add_argument("host", help="server name or IP address, e.g. imap.example.com")
+    probe.add_argument("--port", type=int, help="port number (993, 143, 995, 110, 465, 587, 25, 2525)")
+    probe.add_argument("--protocol", help="imap, pop3 or smtp (inferred from a standard port)")
+    probe.add_argument("--security", help="ssl, starttls or plain (inferred from a standard port)")
+    probe.add_argument("--json", action="store_true", help="print the result as JSON")
+    probe.set_defaults(handler=probe_command)
+
+    discover_parser = subcommands.add_parser(
+        "discover",
+        help="find a mail domain's incoming and outgoing server settings",
+        description=(
+            "Look for a domain's mail settings like a mail app: the provider's autoconfig file, DNS SRV and "
+            "MX records, then guessed host names, each checked with a probe."
+        ),
+    )
+    discover_parser.add_argument("domain", help="mail domain (the part after @), e.g. example.com")
+    discover_parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    discover_parser.set_defaults(handler=discover_command)
+
+
+def _refused(reason: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"refused": reason}))
+    else:
+        print(f"Refused: {reason}")
+    return EXIT_REFUSED
+
+
+def probe_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        target = parse_target(args.host, args.port, args.protocol, args.security, settings)
+        result = asyncio.run(run_probe(target, settings))
+    except ProbeRefused as exc:
+        return _refused(exc.reason, args.json)
+    print(json.dumps(result.to_json(), indent=2) if args.json else format_probe(result))
+    return 0
+
+
+def discover_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        result = asyncio.run(discover(args.domain, settings))
+    except ProbeRefused as exc:
+        return _refused(exc.reason, args.json)
+    print(json.dumps(result.to_json(), indent=2) if args.json else format_discovery(result))
+    return 0

@@ -1,0 +1,126 @@
+"""Rate limits that keep the probe from becoming a tool for hammering someone's server.
+
+Four rules, checked together before a probe starts: one probe per user per cooldown, an hourly cap per guild,
+an hourly cap per target host across all guilds, and a global number of probes running at once (with a short
+queue; beyond it requests are refused, not parked). State lives in memory: a restart forgives everyone, which
+is fine for limits measured in minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from bot.probe.errors import ProbeRefused
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from bot.settings import Settings
+
+HOUR = 3600.0
+
+
+def format_wait(seconds: float) -> str:
+    """`45 s`, `3 min`, `1 h 5 min`: rounded up so that the advertised time is never too short."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes = math.ceil(whole / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+class ProbeGuard:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._cooldown = settings.probe_user_cooldown_seconds
+        self._guild_cap = settings.probe_guild_hourly_cap
+        self._target_cap = settings.probe_target_hourly_cap
+        self._concurrency = settings.probe_concurrency
+        self._queue_limit = settings.probe_queue_limit
+        self._slots = asyncio.Semaphore(settings.probe_concurrency)
+        self._user_last: dict[str, float] = {}
+        self._guild_starts: dict[str, deque[float]] = {}
+        self._target_starts: dict[str, deque[float]] = {}
+        self.running = 0
+        self.waiting = 0
+        self.peak_running = 0
+
+    def _forget_old(self, now: float) -> None:
+        for key, last in list(self._user_last.items()):
+            if now - last >= self._cooldown:
+                del self._user_last[key]
+        for table in (self._guild_starts, self._target_starts):
+            for key, starts in list(table.items()):
+                while starts and now - starts[0] >= HOUR:
+                    starts.popleft()
+                if not starts:
+                    del table[key]
+
+    def check(self, user_key: str, guild_key: str | None, target_key: str) -> None:
+        """Raise ProbeRefused unless `user_key` in `guild_key` may probe `target_key` now."""
+        now = self._clock()
+        self._forget_old(now)
+        last = self._user_last.get(user_key)
+        if last is not None:
+            wait = self._cooldown - (now - last)
+            raise ProbeRefused(
+                f"You can run one probe every {format_wait(self._cooldown)}; try again in {format_wait(wait)}."
+            )
+        if guild_key is not None:
+            starts = self._guild_starts.get(guild_key)
+            if starts is not None and len(starts) >= self._guild_cap:
+                wait = HOUR - (now - starts[0])
+                raise ProbeRefused(
+                    f"This server has used its {self._guild_cap} probes for the hour; the next one is "
+                    f"possible in {format_wait(wait)}."
+                )
+        starts = self._target_starts.get(target_key)
+        if starts is not None and len(starts) >= self._target_cap:
+            wait = HOUR - (now - starts[0])
+            raise ProbeRefused(
+                f"{target_key} has been probed {self._target_cap} times in the last hour (counting every "
+                f"server the bot is in); try again in {format_wait(wait)}."
+            )
+        if self.running + self.waiting >= self._concurrency + self._queue_limit:
+            raise ProbeRefused(
+                f"The bot is already running {self.running} probes and has {self.waiting} waiting; try "
+                "again in a few seconds."
+            )
+
+    def _record(self, user_key: str, guild_key: str | None, target_key: str) -> None:
+        now = self._clock()
+        if self._cooldown > 0:
+            self._user_last[user_key] = now
+        if guild_key is not None:
+            self._guild_starts.setdefault(guild_key, deque()).append(now)
+        self._target_starts.setdefault(target_key, deque()).append(now)
+
+    @asynccontextmanager
+    async def admit(self, user_key: str, guild_key: str | None, target_key: str) -> AsyncIterator[None]:
+        """Hold a probe slot for the body; raises ProbeRefused (with the time to wait) when a rule says no.
+
+        The request counts against the limits as soon as it is admitted, so parallel requests from one user
+        cannot slip through while the first one waits for a slot.
+        """
+        self.check(user_key, guild_key, target_key)
+        self._record(user_key, guild_key, target_key)
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        self.peak_running = max(self.peak_running, self.running)
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self._slots.release()

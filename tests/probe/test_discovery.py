@@ -1,0 +1,164 @@
+"""Discovery against the lab's DNS server (dnsmasq) and autoconfig web server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bot.probe import MailProtocol, ProbeRefused, Security, discover
+from bot.probe.autoconfig import parse_autoconfig
+from bot.probe.report import format_discovery
+from tests.probe.servers import AUTOCONFIG_XML, MAIL_HOST, MailLab
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tests.probe.conftest import SettingsFactory
+
+pytestmark = pytest.mark.usefixtures("dovecot")
+
+
+async def test_the_providers_autoconfig_file_comes_first(make_settings: SettingsFactory, lab: MailLab) -> None:
+    result = await discover("someone@example.test", make_settings())
+    assert result.domain == "example.test"
+    assert result.outcome == "found"
+    assert result.autoconfig is not None
+    assert result.autoconfig.url == "https://autoconfig.example.test/mail/config-v1.1.xml"
+    assert "https://autoconfig.example.test/mail/config-v1.1.xml" in lab.autoconfig_requests
+
+    incoming, outgoing = result.incoming, result.outgoing
+    assert incoming is not None
+    assert outgoing is not None
+    # %EMAILDOMAIN% was filled in, and the provider's first incoming server (IMAP, not POP3) is recommended.
+    assert (incoming.protocol, incoming.host, incoming.port, incoming.security) == (
+        MailProtocol.IMAP,
+        "mail.example.test",
+        993,
+        Security.SSL,
+    )
+    assert (outgoing.protocol, outgoing.host, outgoing.port, outgoing.security) == (
+        MailProtocol.SMTP,
+        "mail.example.test",
+        587,
+        Security.STARTTLS,
+    )
+    for item in (incoming, outgoing):
+        assert item.source == "autoconfig"
+        assert item.probe is not None
+        assert item.probe.ok
+        assert item.probe.address == MAIL_HOST
+        assert "autoconfig file https://autoconfig.example.test/" in item.evidence[0]
+        assert item.evidence[1].startswith("Probe from the bot:")
+    assert result.mx == [(10, "mail.example.test")]
+    data = result.to_json()
+    assert data["incoming"]["source"] == "autoconfig"
+    assert data["entry"] == "email-settings-discovery"
+
+
+async def test_srv_records_when_there_is_no_autoconfig(make_settings: SettingsFactory) -> None:
+    result = await discover("srv.test", make_settings())
+    assert result.autoconfig is not None
+    assert result.autoconfig.url is None
+    incoming, outgoing = result.incoming, result.outgoing
+    assert incoming is not None
+    assert outgoing is not None
+    assert (incoming.source, incoming.host, incoming.port, incoming.security) == (
+        "srv",
+        "mail.srv.test",
+        993,
+        Security.SSL,
+    )
+    assert (outgoing.source, outgoing.host, outgoing.port, outgoing.security) == (
+        "srv",
+        "mail.srv.test",
+        587,
+        Security.STARTTLS,
+    )
+    assert "_imaps._tcp.srv.test points to mail.srv.test port 993" in incoming.evidence[0]
+    assert any(record.service == "_pop3._tcp" and record.target == "." for record in result.srv)
+    assert "DNS says _pop3._tcp.srv.test is not offered." in result.notes
+    assert any("probably run by provider.test" in note for note in result.notes)
+
+
+async def test_guessing_waits_for_better_guesses_then_takes_the_first_that_works(
+    make_settings: SettingsFactory,
+) -> None:
+    timeout = 1.5
+    result = await discover("guess.test", make_settings(probe_timeout_seconds=timeout))
+    incoming, outgoing = result.incoming, result.outgoing
+    assert incoming is not None
+    assert outgoing is not None
+    # imap.guess.test and smtp.guess.test accept connections and never speak; mail.guess.test has it all.
+    assert (incoming.source, incoming.host, incoming.port, incoming.security) == (
+        "guess",
+        "mail.guess.test",
+        993,
+        Security.SSL,
+    )
+    assert (outgoing.source, outgoing.host, outgoing.port) == ("guess", "mail.guess.test", 465)
+    assert "Better guesses failed first: imap.guess.test:993 SSL/TLS (timeout)." in incoming.evidence
+    assert "Better guesses failed first: smtp.guess.test:465 SSL/TLS (timeout)." in outgoing.evidence
+    # About one probe timeout in all, not one per guess.
+    assert result.elapsed_ms < (timeout * 2) * 1000
+    rows = {(row["host"], row["port"]): row for row in result.candidates}
+    assert rows[("pop3.guess.test", 995)]["outcome"] == "not probed"
+    assert "does not exist" in rows[("pop3.guess.test", 995)]["detail"]
+
+
+async def test_guesses_resolving_outside_the_allowlist_are_not_probed(make_settings: SettingsFactory) -> None:
+    result = await discover("internal.test", make_settings(probe_allow_networks="127.0.2.0/24"))
+    assert result.incoming is not None
+    assert result.incoming.host == "mail.internal.test"
+    row = next(row for row in result.candidates if row["host"] == "imap.internal.test" and row["port"] == 993)
+    assert row["outcome"] == "not probed"
+    assert "resolves to 10.20.30.40" in row["detail"]
+    assert "imap.internal.test:993 SSL/TLS (not probed)" in result.incoming.evidence[-1]
+    assert "resolves to 10.20.30.40" in format_discovery(result)
+
+
+async def test_autoconfig_redirects_are_not_followed(make_settings: SettingsFactory, lab: MailLab) -> None:
+    result = await discover("redirect.test", make_settings())
+    assert result.autoconfig is not None
+    assert result.autoconfig.url is None
+    outcomes = dict(result.autoconfig.attempts)
+    assert outcomes["https://autoconfig.redirect.test/mail/config-v1.1.xml"] == "HTTP 302 redirect (not followed)"
+    assert outcomes["http://autoconfig.redirect.test/mail/config-v1.1.xml"] == "HTTP 302 redirect (not followed)"
+    assert result.outcome == "nothing"
+
+
+async def test_autoconfig_host_on_a_private_address_is_refused(strict_settings: Settings) -> None:
+    result = await discover("private.test", strict_settings)
+    assert result.autoconfig is not None
+    outcome = dict(result.autoconfig.attempts)["https://autoconfig.private.test/mail/config-v1.1.xml"]
+    assert outcome.startswith("refused:")
+    assert "10.9.9.9" in outcome
+
+
+@pytest.mark.parametrize("domain", ["127.0.0.1", "[::1]", "not a domain", "localhost", "http://example.test"])
+async def test_discovery_needs_a_domain(strict_settings: Settings, domain: str) -> None:
+    with pytest.raises(ProbeRefused):
+        await discover(domain, strict_settings)
+
+
+def test_autoconfig_parsing_is_strict() -> None:
+    servers = parse_autoconfig(AUTOCONFIG_XML, "example.test", "https://x")
+    assert [(server.direction, server.protocol.value, server.port) for server in servers] == [
+        ("incoming", "imap", 993),
+        ("incoming", "pop3", 995),
+        ("outgoing", "smtp", 587),
+    ]
+    bomb = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xx">]><clientConfig>&x;</clientConfig>'
+    for bad, words in [
+        (bomb, "DTD"),
+        (b"<html>not xml", "not well-formed"),
+        (b"<other/>", "not a clientConfig"),
+        (b"<clientConfig><emailProvider/></clientConfig>", "no usable server"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            parse_autoconfig(bad, "example.test", "https://x")
+    # A server name with an unknown placeholder or an invalid host is skipped, not trusted.
+    odd = AUTOCONFIG_XML.replace(b"mail.%EMAILDOMAIN%", b"%EMAILLOCALPART%.example.test")
+    assert [server.protocol.value for server in parse_autoconfig(odd, "example.test", "x")] == [
+        "pop3",
+        "smtp",
+    ]
