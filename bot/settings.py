@@ -41,6 +41,30 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+def parse_dns_server(entry: str) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address -> (address, port)."""
+    text = entry.strip()
+    port = 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"GUIDENEST_DNS_SERVERS: cannot read {entry!r}; expected host or host:port")
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    else:
+        host = text
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"GUIDENEST_DNS_SERVERS: {host!r} is not an IP address") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"GUIDENEST_DNS_SERVERS: {port} is not a port")
+    return host, port
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GUIDENEST_",
@@ -117,6 +141,13 @@ class Settings(BaseSettings):
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @field_validator("dns_servers")
+    @classmethod
+    def _check_dns_servers(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_dns_server(entry)  # raises ValueError naming the entry
+        return value
+
     @field_validator("probe_allow_networks", mode="before")
     @classmethod
     def _parse_networks(cls, value: Any) -> Any:
@@ -150,7 +181,7 @@ _EXPECTED_FORM: dict[str, str] = {
     "health_port": "a TCP port number 1-65535",
     "probe_allowed_ports": "comma-separated TCP port numbers, e.g. 25,465,587",
     "probe_allow_networks": "comma-separated CIDR networks, e.g. 10.0.0.0/8,fd00::/8",
-    "dns_servers": "comma-separated host or host:port",
+    "dns_servers": "comma-separated IP addresses, each optionally with :port, e.g. 127.0.0.1:5353",
     "probe_ca_file": "the path of an existing PEM file with extra CA certificates",
     "probe_queue_limit": "a whole number, 0 or more",
     "log_level": "DEBUG, INFO, WARNING, ERROR or CRITICAL",

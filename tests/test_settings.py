@@ -95,6 +95,7 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
             "GUIDENEST_DEFAULT_CONFIDENCE: invalid value; expected strict",
         ),
         ("GUIDENEST_LOG_LEVEL", "LOUD", "GUIDENEST_LOG_LEVEL: invalid value; expected DEBUG"),
+        ("GUIDENEST_DNS_SERVERS", "dns.example", "GUIDENEST_DNS_SERVERS: invalid value; expected comma-separated IP"),
     ],
 )
 def test_bad_setting_is_named_with_its_form(

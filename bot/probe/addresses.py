@@ -20,6 +20,7 @@ import dns.nameserver
 import dns.resolver
 
 from bot.probe.errors import ProbeRefused
+from bot.settings import parse_dns_server
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -141,30 +142,6 @@ def check_address(address: IPAddress, settings: Settings, *, shown_as: str | Non
     if reason is not None:
         name = shown_as if shown_as is not None else str(address)
         raise ProbeRefused(f"{name} {reason}; the probe only connects to public Internet addresses.")
-
-
-def parse_dns_server(entry: str) -> tuple[str, int]:
-    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address -> (address, port)."""
-    text = entry.strip()
-    port = 53
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"GUIDENEST_DNS_SERVERS: cannot read {entry!r}; expected host or host:port")
-            port = int(rest[1:])
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        port = int(port_text)
-    else:
-        host = text
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"GUIDENEST_DNS_SERVERS: {host!r} is not an IP address") from None
-    if not 1 <= port <= 65535:
-        raise ValueError(f"GUIDENEST_DNS_SERVERS: {port} is not a port")
-    return host, port
 
 
 @lru_cache(maxsize=8)
