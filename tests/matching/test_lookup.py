@@ -1,0 +1,159 @@
+"""Port and provider look-ups, and the autocomplete choices built on them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bot.matching.lookup import MAX_LABEL, find_ports, find_provider, port_choices, provider_choices
+
+if TYPE_CHECKING:
+    from bot.knowledge.model import KnowledgeBase
+
+
+def ports(knowledge: KnowledgeBase, query: str) -> list[tuple[str, int, str]]:
+    return [(r.protocol, r.port, r.security) for r in find_ports(knowledge, query)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("imap", [("IMAP", 993, "ssl"), ("IMAP", 143, "starttls")]),
+        ("IMAP?", [("IMAP", 993, "ssl"), ("IMAP", 143, "starttls")]),
+        ("993", [("IMAP", 993, "ssl")]),
+        ("port 587", [("SMTP", 587, "starttls")]),
+        ("smtp starttls", [("SMTP", 587, "starttls"), ("SMTP", 25, "starttls")]),
+        ("pop3 ssl", [("POP3", 995, "ssl")]),
+        ("pop ssl/tls", [("POP3", 995, "ssl")]),
+        ("submission", [("SMTP", 587, "starttls")]),
+        ("submissions", [("SMTP", 465, "ssl")]),
+        ("imaps", [("IMAP", 993, "ssl")]),
+        ("outgoing ssl", [("SMTP", 465, "ssl")]),
+        ("465 587", [("SMTP", 465, "ssl"), ("SMTP", 587, "starttls")]),
+        ("imao", [("IMAP", 993, "ssl"), ("IMAP", 143, "starttls")]),  # a typo
+        ("stmp recommended", [("SMTP", 465, "ssl"), ("SMTP", 587, "starttls")]),
+    ],
+)
+def test_find_ports_reads_the_query_as_constraints(
+    fixture_kb: KnowledgeBase, query: str, expected: list[tuple[str, int, str]]
+) -> None:
+    assert ports(fixture_kb, query) == expected
+
+
+def test_an_empty_port_query_gives_the_whole_table(fixture_kb: KnowledgeBase) -> None:
+    assert find_ports(fixture_kb, "") == list(fixture_kb.ports)
+    assert find_ports(fixture_kb, "   ") == list(fixture_kb.ports)
+
+
+@pytest.mark.parametrize("query", ["imap 587", "22", "hello", "😀", "\u200b", "x" * 5000])
+def test_a_port_query_that_fits_no_row_finds_nothing(fixture_kb: KnowledgeBase, query: str) -> None:
+    assert find_ports(fixture_kb, query) == []
+
+
+def test_port_choices_values_find_exactly_their_row(fixture_kb: KnowledgeBase) -> None:
+    choices = port_choices(fixture_kb, "")
+    assert len(choices) == len(fixture_kb.ports)
+    for label, value in choices:
+        assert 0 < len(label) <= MAX_LABEL
+        assert 0 < len(value) <= MAX_LABEL
+        assert len(find_ports(fixture_kb, value)) == 1
+
+
+def test_port_choices_follow_what_is_typed(fixture_kb: KnowledgeBase) -> None:
+    assert [v for _, v in port_choices(fixture_kb, "99")] == ["imap 993 ssl", "pop3 995 ssl"]
+    assert port_choices(fixture_kb, "smtp")[0][1].startswith("smtp")
+    assert port_choices(fixture_kb, "imap", limit=1) == [port_choices(fixture_kb, "imap")[0]]
+    assert port_choices(fixture_kb, "zzzz") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gmail", "gmail"),
+        ("Gmail", "gmail"),
+        ("google mail", "gmail"),
+        ("user@gmail.com", "gmail"),
+        ("<someone@googlemail.com>", "gmail"),
+        ("smtp.gmail.com", "gmail"),
+        ("gmial", "gmail"),
+        ("hotmail", "outlook-com"),
+        ("hotmial", "outlook-com"),
+        ("outlook.com", "outlook-com"),
+        ("me@live.com", "outlook-com"),
+        ("office 365", "microsoft-365"),
+        ("smtp.office365.com", "microsoft-365"),
+        ("contoso.onmicrosoft.com", "microsoft-365"),
+        ("gmail smtp settings", "gmail"),
+    ],
+)
+def test_find_provider_by_name_alias_domain_address_or_typo(
+    fixture_kb: KnowledgeBase, name: str, expected: str
+) -> None:
+    found = find_provider(fixture_kb, name)
+    assert found
+    assert found[0][0].id == expected
+    assert all(0 < score <= 100 for _, score in found)
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+def test_an_exact_name_outranks_and_hides_look_alikes(fixture_kb: KnowledgeBase) -> None:
+    found = find_provider(fixture_kb, "gmail")
+    assert [(p.id, s) for p, s in found] == [("gmail", 100.0)]
+    assert find_provider(fixture_kb, "gmial")[0][1] < 100
+
+
+def test_a_shared_server_host_names_every_provider_using_it(fixture_kb: KnowledgeBase) -> None:
+    assert {p.id for p, _ in find_provider(fixture_kb, "outlook.office365.com")} == {
+        "outlook-com",
+        "microsoft-365",
+    }
+
+
+@pytest.mark.parametrize("name", ["", "   ", "zzzzzz", "example.org", "😀", "a" * 3000])
+def test_unknown_providers_find_nothing(fixture_kb: KnowledgeBase, name: str) -> None:
+    assert find_provider(fixture_kb, name) == []
+
+
+def test_provider_choices(fixture_kb: KnowledgeBase) -> None:
+    everything = provider_choices(fixture_kb, "")
+    assert [v for _, v in everything] == ["gmail", "microsoft-365", "outlook-com"]  # by name
+    assert [v for _, v in provider_choices(fixture_kb, "ho")] == ["outlook-com"]  # hotmail
+    assert provider_choices(fixture_kb, "gmial")[0][1] == "gmail"
+    for label, value in everything:
+        assert len(label) <= MAX_LABEL
+        assert find_provider(fixture_kb, value)[0][0].id == value  # the value finds its provider again
+
+
+# --- The shipped tables: the examples the commands document -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "port"),
+    [("imap", 993), ("993", 993), ("smtp starttls", 587), ("pop3 ssl", 995), ("submission", 587)],
+)
+def test_shipped_ports_answer_the_documented_examples(shipped_kb: KnowledgeBase, query: str, port: int) -> None:
+    assert port in {r.port for r in find_ports(shipped_kb, query)}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("hotmail", "outlook-com"),
+        ("outlook.com", "outlook-com"),
+        ("gmail", "gmail"),
+        ("user@gmail.com", "gmail"),
+        ("yahooo", "yahoo"),
+        ("icloud", "icloud"),
+        ("me.com", "icloud"),
+    ],
+)
+def test_shipped_providers_answer_the_documented_examples(shipped_kb: KnowledgeBase, name: str, expected: str) -> None:
+    assert find_provider(shipped_kb, name)[0][0].id == expected
+
+
+def test_every_shipped_autocomplete_value_finds_its_row(shipped_kb: KnowledgeBase) -> None:
+    for _, value in port_choices(shipped_kb, ""):
+        assert len(find_ports(shipped_kb, value)) == 1
+    for _, value in provider_choices(shipped_kb, ""):
+        assert find_provider(shipped_kb, value)[0][0].id == value
