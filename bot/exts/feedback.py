@@ -1,0 +1,300 @@
+"""What people can do with an answer: rate it (👍 / 👎) and switch to another suggestion.
+
+Both are persistent components (`DynamicItem`): their state lives in the `custom_id`, so they keep working
+after a restart without anything held in memory. A 👎 stores a vote and a miss, and offers the other
+suggestions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.exts.common import (
+    COLOUR_ANSWER,
+    COLOUR_UNSURE,
+    MAX_SELECT_OPTIONS,
+    NO_MENTIONS,
+    SELECT_DESCRIPTION_LIMIT,
+    SELECT_LABEL_LIMIT,
+    app_of,
+    card_embed,
+    count,
+    snapshot,
+    text_embed,
+)
+from bot.render import FIELD_VALUE_LIMIT, Card, Field, shorten, sources_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bot.app import GuideNestBot
+    from bot.knowledge.model import Entry
+
+log = logging.getLogger(__name__)
+
+ENTRY_ID_IN_CUSTOM_ID = 88  # "gn:vote:down:" + id stays within Discord's 100 characters
+_ENTRY_ID = re.compile(r"^[a-z0-9-]{1,88}$")
+
+
+def vote_custom_id(helpful: bool, entry_id: str | None) -> str:
+    base = f"gn:vote:{'up' if helpful else 'down'}"
+    # An id too long for the custom_id is looked up from the stored answer instead.
+    return f"{base}:{entry_id}" if entry_id and _ENTRY_ID.match(entry_id) else base
+
+
+def picked_card(entry: Entry, score: float | None) -> Card:
+    """An answer picked from the suggestions: the entry as an answer card, with its match score if known."""
+    footer = (
+        "Picked from the suggestions"
+        if score is None
+        else f"Match {score:.0f}% · picked from the suggestions"
+    )
+    return Card(
+        title=shorten(entry.title, 256),
+        description=entry.answer,
+        fields=(Field("Source", sources_text(entry)),),
+        footer=footer,
+        entry_id=entry.id,
+    )
+
+
+def alternative_options(
+    alternatives: Sequence[tuple[Entry, float | None]], current: str | None
+) -> list[discord.SelectOption]:
+    """One option per entry (at most 25); the value carries id and score, so a switch needs no lookup."""
+    options = []
+    for entry, score in alternatives[:MAX_SELECT_OPTIONS]:
+        value = f"{entry.id}:{'' if score is None else f'{score:.0f}'}"
+        options.append(
+            discord.SelectOption(
+                label=shorten(entry.title, SELECT_LABEL_LIMIT),
+                value=value[:100],
+                description=shorten(
+                    f"Match {score:.0f}%" if score is not None else f"{entry.id}", SELECT_DESCRIPTION_LIMIT
+                ),
+                default=entry.id == current,
+            )
+        )
+    return options
+
+
+def switcher_entry_ids(message: discord.Message) -> list[str]:
+    """The entry ids offered by the suggestions switcher on a message, in order."""
+    for row in message.components:
+        for component in getattr(row, "children", ()):
+            if isinstance(component, discord.SelectMenu) and (component.custom_id or "").startswith(
+                "gn:alt:"
+            ):
+                return [option.value.partition(":")[0] for option in component.options]
+    return []
+
+
+def answer_view(
+    *,
+    entry_id: str | None,
+    owner_id: int | None = None,
+    alternatives: Sequence[tuple[Entry, float | None]] = (),
+    options: Sequence[discord.SelectOption] | None = None,
+) -> discord.ui.View | None:
+    """The components under an answer: the suggestions switcher (when there is a choice) and 👍 / 👎.
+
+    `options` reuses a switcher's options as they came back from Discord; otherwise they are built from
+    `alternatives`.
+    """
+    view = discord.ui.View(timeout=None)
+    if options is None:
+        options = alternative_options(alternatives, entry_id)
+    if owner_id is not None and (len(options) > 1 or (options and entry_id is None)):
+        view.add_item(AlternativesSelect(owner_id, options))
+    if entry_id is not None:
+        view.add_item(VoteButton(True, entry_id))
+        view.add_item(VoteButton(False, entry_id))
+    return view if view.children else None
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"gn:vote:(?P<kind>up|down)(?::(?P<entry>[a-z0-9-]{1,88}))?",
+):
+    """👍 / 👎 under an answer; the entry id is in the custom_id so a switched answer is rated as shown."""
+
+    def __init__(self, helpful: bool, entry_id: str | None) -> None:
+        self.helpful = helpful
+        self.entry_id = entry_id if entry_id and _ENTRY_ID.match(entry_id) else None
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                emoji="👍" if helpful else "👎",
+                label="Helpful" if helpful else "Not helpful",
+                custom_id=vote_custom_id(helpful, entry_id),
+            ),
+            row=1,
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(match["kind"] == "up", match["entry"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        message = interaction.message
+        if message is None:  # Discord always sends it for a button; nothing to rate without it
+            return
+        bot = app_of(interaction.client)
+        record = await bot.storage.answer(message.id)
+        entry_id = self.entry_id or (record.entry_id if record is not None else None)
+        if entry_id is None:
+            await interaction.response.send_message(
+                embed=text_embed("Can't rate this", "I no longer know which answer this was."),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        await bot.storage.record_vote(
+            message_id=message.id,
+            user_id=interaction.user.id,
+            entry_id=entry_id,
+            helpful=self.helpful,
+            guild_id=interaction.guild_id,
+        )
+        count(bot, "votes_helpful" if self.helpful else "votes_not_helpful")
+        if self.helpful:
+            await interaction.response.send_message(
+                embed=text_embed("Thanks!", "Glad it helped. Your vote is noted.", colour=COLOUR_ANSWER),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        knowledge = snapshot(bot).knowledge
+        entry = knowledge.entry(entry_id)
+        question = record.query if record is not None else (entry.title if entry else entry_id)
+        await bot.storage.record_miss(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            text=question,
+            reason="downvoted",
+            entry_id=entry_id,
+            score=None,
+        )
+        # The other suggestions for this question (the switcher's, else the stored ones); failing those,
+        # the entries the answer points to.
+        candidate_ids = [s for s in switcher_entry_ids(message) if s != entry_id]
+        if not candidate_ids and record is not None:
+            candidate_ids = [s for s in record.suggestions if s != entry_id]
+        if not candidate_ids and entry is not None:
+            candidate_ids = list(entry.related)
+        others = [(e, None) for cid in candidate_ids if (e := knowledge.entry(cid)) is not None]
+        if not others:
+            await interaction.response.send_message(
+                embed=text_embed(
+                    "Thanks for telling me",
+                    "Noted for the people who maintain my answers. Try `/ask` with the exact error text, "
+                    "or ask in the help channel.",
+                    colour=COLOUR_UNSURE,
+                ),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        listing = "\n".join(f"• **{e.title}**" for e, _ in others[:MAX_SELECT_OPTIONS])
+        embed = card_embed(
+            Card(
+                title="Thanks for telling me",
+                description=shorten(
+                    "Noted for the people who maintain my answers. One of these may fit better — "
+                    "pick one to read it here:\n" + listing,
+                    FIELD_VALUE_LIMIT * 4,
+                ),
+            ),
+            colour=COLOUR_UNSURE,
+        )
+        view = answer_view(entry_id=None, owner_id=interaction.user.id, alternatives=others)
+        await interaction.response.send_message(
+            embed=embed, view=view or discord.utils.MISSING, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class AlternativesSelect(
+    discord.ui.DynamicItem[discord.ui.Select[Any]],
+    template=r"gn:alt:(?P<owner>\d{1,20})",
+):
+    """Switches the answer in place to another suggestion; only the person who asked can switch it."""
+
+    def __init__(self, owner_id: int, options: Sequence[discord.SelectOption]) -> None:
+        self.owner_id = owner_id
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"gn:alt:{owner_id}",
+                placeholder="Other answers",
+                options=list(options)[:MAX_SELECT_OPTIONS],
+                min_values=1,
+                max_values=1,
+            ),
+            row=0,
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> AlternativesSelect:
+        # `item` is the select rebuilt from the message, options included.
+        options = item.options if isinstance(item, discord.ui.Select) else []
+        return cls(int(match["owner"]), options)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if not self.item.values:
+            return
+        entry_id, _, score_text = self.item.values[0].partition(":")
+        score = float(score_text) if score_text else None
+        entry = snapshot(interaction.client).knowledge.entry(entry_id)
+        if entry is None:
+            await interaction.response.send_message(
+                embed=text_embed("Answer gone", "That answer was removed from the knowledge base since."),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        embed = card_embed(picked_card(entry, score), colour=COLOUR_ANSWER)
+        if interaction.user.id != self.owner_id:
+            # Someone else's answer stays as it is; the reader gets the pick privately, with its own buttons.
+            await interaction.response.send_message(
+                embed=embed,
+                view=answer_view(entry_id=entry.id) or discord.utils.MISSING,
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        options = [
+            discord.SelectOption(
+                label=option.label,
+                value=option.value,
+                description=option.description,
+                default=option.value.partition(":")[0] == entry.id,
+            )
+            for option in self.item.options
+        ]
+        view = answer_view(entry_id=entry.id, owner_id=self.owner_id, options=options)
+        await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+
+class Feedback(commands.Cog):
+    """Registers the persistent components, so clicks on answers posted before a restart still work."""
+
+    def __init__(self, bot: GuideNestBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(VoteButton, AlternativesSelect)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(VoteButton, AlternativesSelect)
+
+
+async def setup(bot: GuideNestBot) -> None:
+    await bot.add_cog(Feedback(bot))
