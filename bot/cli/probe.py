@@ -10,9 +10,6 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot.probe import ProbeRefused, discover, parse_target, run_probe
-from bot.probe.report import format_discovery, format_probe
-
 if TYPE_CHECKING:
     import argparse
 
@@ -60,6 +57,10 @@ def _refused(reason: str, as_json: bool) -> int:
 
 
 def probe_command(args: argparse.Namespace, settings: Settings) -> int:
+    # The probe stack (aiohttp, dnspython, cryptography) loads only when a probe runs, not for every command.
+    from bot.probe import ProbeRefused, parse_target, run_probe
+    from bot.probe.report import format_probe
+
     try:
         target = parse_target(args.host, args.port, args.protocol, args.security, settings)
         result = asyncio.run(run_probe(target, settings))
@@ -70,6 +71,9 @@ def probe_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def discover_command(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.probe import ProbeRefused, discover
+    from bot.probe.report import format_discovery
+
     try:
         result = asyncio.run(discover(args.domain, settings))
     except ProbeRefused as exc:
