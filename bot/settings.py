@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The knowledge shipped beside the package (a checkout or an editable install).
@@ -105,9 +105,7 @@ class Settings(BaseSettings):
     probe_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     probe_line_bytes: int = Field(default=4096, ge=256)
     probe_total_bytes: int = Field(default=65536, ge=1024)
-    probe_allowed_ports: Annotated[list[int], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_PROBE_PORTS)
-    )
+    probe_allowed_ports: Annotated[list[int], NoDecode] = Field(default_factory=lambda: list(DEFAULT_PROBE_PORTS))
     probe_allow_networks: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = Field(
         default_factory=list
     )
@@ -170,6 +168,17 @@ class Settings(BaseSettings):
             raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @model_validator(mode="after")
+    def _check_shards(self) -> Settings:
+        # Settings that only make sense together; the messages name both variables.
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("GUIDENEST_SHARD_IDS needs GUIDENEST_SHARD_COUNT, the total number of shards, set too")
+        if self.shard_count is not None and any(shard >= self.shard_count for shard in self.shard_ids):
+            raise ValueError(
+                f"GUIDENEST_SHARD_IDS: shard ids run from 0 to GUIDENEST_SHARD_COUNT - 1 ({self.shard_count - 1})"
+            )
+        return self
+
 
 # What each setting should look like, for error messages a person can act on.
 _EXPECTED_FORM: dict[str, str] = {
@@ -200,7 +209,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
+            if not error["loc"]:  # a rule across settings: its message names them
+                problems.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
+            field = str(error["loc"][0])
             expected = _EXPECTED_FORM.get(field, error["msg"])
             # Never echo the value: it may be a secret pasted into the wrong variable.
             problems.append(f"{env_name(field)}: invalid value; expected {expected}")

@@ -47,6 +47,7 @@ def test_env_example_values_are_the_defaults(tmp_path: Path) -> None:
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", "abc.def.ghi")
+    monkeypatch.setenv("GUIDENEST_SHARD_COUNT", "6")
     monkeypatch.setenv("GUIDENEST_SHARD_IDS", "0-2,5")
     monkeypatch.setenv("GUIDENEST_PROBE_ALLOW_NETWORKS", "127.0.0.0/8, fd00::/8")
     monkeypatch.setenv("GUIDENEST_DNS_SERVERS", "127.0.0.1:5353")
@@ -107,3 +108,29 @@ def test_bad_setting_is_named_with_its_form(
     message = str(caught.value)
     assert message.startswith(expected)
     assert value not in message  # a secret pasted into the wrong variable is never echoed
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"GUIDENEST_SHARD_IDS": "0"}, "GUIDENEST_SHARD_IDS needs GUIDENEST_SHARD_COUNT"),
+        (
+            {"GUIDENEST_SHARD_IDS": "2-4", "GUIDENEST_SHARD_COUNT": "4"},
+            "GUIDENEST_SHARD_IDS: shard ids run from 0 to GUIDENEST_SHARD_COUNT - 1 (3)",
+        ),
+    ],
+)
+def test_shard_settings_must_agree(monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], expected: str) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(expected)
+
+
+def test_a_range_of_shards_within_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUIDENEST_SHARD_COUNT", "8")
+    monkeypatch.setenv("GUIDENEST_SHARD_IDS", "4-7")
+    settings = load_settings()
+    assert settings.shard_count == 8
+    assert settings.shard_ids == [4, 5, 6, 7]
