@@ -369,7 +369,8 @@ class Probe(commands.Cog):
             outcome=refused_outcome(reason),
             duration_ms=(time.perf_counter() - started) * 1000,
         )
-        embed = text_embed("Refused", reason, colour=COLOUR_ERROR)
+        # The reason may quote what was typed (a host name that is not one): shown literally.
+        embed = text_embed("Refused", escape_markdown(reason), colour=COLOUR_ERROR)
         if interaction.response.is_done():
             # Deferred: a follow-up would take the deferral's visibility anyway, so say it in its place.
             await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)

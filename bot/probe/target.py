@@ -109,10 +109,11 @@ def normalize_host(raw: str) -> tuple[str, bool]:
             f"{name!r} looks like an IP address written in an unusual form; write it as four decimal "
             "numbers (like 192.0.2.10) or use the server name."
         )
-    if len(labels) < 2:
-        raise ProbeRefused(f"Give the full server name, such as imap.{ascii_name}.com, not just {ascii_name!r}.")
+    # Before the single-label rule: "localhost" is this machine, not a name missing its domain.
     if labels[-1] == "localhost":
         raise ProbeRefused(f"{ascii_name} means this machine; the probe only checks servers on the Internet.")
+    if len(labels) < 2:
+        raise ProbeRefused(f"Give the full server name, such as imap.{ascii_name}.com, not just {ascii_name!r}.")
     return ascii_name, False
 
 

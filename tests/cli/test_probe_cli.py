@@ -28,7 +28,8 @@ def servers() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="guidenest-cli-"))
     certificates = Certificates(root, names=(SMTP, "smtp.cli.test"))
     threads = ServerThread()
-    dnsmasq = Dnsmasq(root, DNS, DNS_PORT, zone=[f"--host-record=smtp.cli.test,{SMTP}"])
+    zone = [f"--host-record=smtp.cli.test,{SMTP}", "--host-record=private.cli.test,10.0.0.5"]
+    dnsmasq = Dnsmasq(root, DNS, DNS_PORT, zone=zone)
     try:
         dnsmasq.start()
         threads.start()
@@ -99,6 +100,10 @@ def test_a_failed_probe_still_exits_zero(settings: Settings, capsys: pytest.Capt
     assert code == 0
     assert data["ok"] is False
     assert data["error"]["kind"] == "tls_handshake_failed"
+    assert set(data["error"]) == {"stage", "kind", "message"}
+    assert data["error"]["stage"] == "tls"
+    assert "wrong version number" in data["error"]["message"].lower()
+    assert data["tls"] is None
     assert data["diagnosis"]["entry"] == "ssl-vs-starttls"
 
 
@@ -110,6 +115,9 @@ def test_a_failed_probe_still_exits_zero(settings: Settings, capsys: pytest.Capt
         (("probe", SMTP, "--port", "22"), "not a mail port"),
         (("probe", "0x7f.1", "--port", "993"), "unusual form"),
         (("probe", "smtp.cli.test"), "Give a port"),
+        (("probe", "private.cli.test", "--port", "993"), "resolves to 10.0.0.5"),  # refused after DNS
+        (("probe", "localhost", "--port", "993"), "means this machine"),
+        (("discover", "localhost"), "means this machine"),
         (("discover", "127.0.0.1"), "not an IP address"),
     ],
 )

@@ -179,6 +179,7 @@ async def test_probe_of_a_working_server_then_cooldown_and_history(e2e, lab):
     ]
     assert rows[1].user_id == world.moderator.id
     assert rows[1].guild_id == world.guild.id
+    assert rows[1].duration_ms >= 1  # a TCP connection and a TLS handshake took some time
 
     history = await (await e2e.slash("probe-history", user=world.owner)).reply()
     assert history.ephemeral
@@ -215,6 +216,9 @@ async def test_refusals_are_explained_and_audited(e2e):
     assert "private" in embed(refused)["description"]
     bad = await (await e2e.slash("probe", user=world.owner, host="imap.nest.test:993")).reply()
     assert "host:port" in embed(bad)["description"]
+    # What was typed comes back in the reason, shown literally rather than as markdown.
+    typed = await (await e2e.slash("probe", user=world.owner, host="**mail**_x", port=993)).reply()
+    assert "'\\*\\*mail\\*\\*\\_x' is not a valid server name" in embed(typed)["description"]
     # Known only once the name is resolved: the "thinking…" message becomes the refusal.
     inter = await e2e.slash("probe", user=world.moderator, host="private.nest.test", port=993)
     refused = await inter.reply()
@@ -226,6 +230,7 @@ async def test_refusals_are_explained_and_audited(e2e):
     rows = await audit(e2e)
     assert [row.target for row in rows] == [
         "private.nest.test:993 imap ssl",
+        "**mail**_x:993",
         "imap.nest.test:993",
         "10.0.0.1:993",  # refused while reading the target: recorded as typed
     ]

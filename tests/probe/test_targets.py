@@ -224,6 +224,13 @@ def test_an_allowlist_opens_only_the_networks_it_names(make_settings: SettingsFa
             parse_target(outside, 465, None, None, settings)
 
 
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST.", "mail.localhost"])
+def test_localhost_names_are_refused_as_this_machine(strict_settings: Settings, host: str) -> None:
+    # Not "give the full server name": that would suggest imap.localhost.com, which is no help.
+    with pytest.raises(ProbeRefused, match="means this machine"):
+        parse_target(host, 993, None, None, strict_settings)
+
+
 def test_refusal_reasons_name_the_kind_of_address() -> None:
     cases = {
         "127.0.0.1": "loopback",
