@@ -282,6 +282,7 @@ def zone_arguments() -> list[str]:
         "imap.internal.test": "10.20.30.40",
         # An autoconfig host that redirects.
         "autoconfig.redirect.test": REDIRECT_HOST,
+        "redirect.test": REDIRECT_HOST,
         # Names that resolve to places the probe must never go.
         "loopback.private.test": "127.0.0.1",
         "ten.private.test": "10.1.2.3",
@@ -650,12 +651,25 @@ def autoconfig_app(requests: list[str]) -> web.Application:
 
 
 def redirect_app(requests: list[str]) -> web.Application:
+    """`autoconfig.redirect.test` redirects; `redirect.test`'s .well-known file never ends (no length given)."""
+
     async def moved(request: web.Request) -> web.Response:
         requests.append(f"{request.scheme}://{request.host}{request.path}")
         raise web.HTTPFound("http://127.0.0.1/mail/config-v1.1.xml")
 
+    async def endless(request: web.Request) -> web.StreamResponse:
+        requests.append(f"{request.scheme}://{request.host}{request.path}")
+        response = web.StreamResponse(headers={"Content-Type": "text/xml"})
+        await response.prepare(request)
+        chunk = b"<clientConfig>" + b" " * 8192
+        with contextlib.suppress(ConnectionError):
+            for _ in range(1024):  # 8 MiB at most, far past any cap; the client hangs up long before
+                await response.write(chunk)
+        return response
+
     app = web.Application()
     app.router.add_get("/mail/config-v1.1.xml", moved)
+    app.router.add_get("/.well-known/autoconfig/mail/config-v1.1.xml", endless)
     return app
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import bot.probe.discovery as discovery_module
 from bot.probe import MailProtocol, ProbeRefused, Security, discover
 from bot.probe.autoconfig import parse_autoconfig
+from bot.probe.discovery import STAGGER_SECONDS
 from bot.probe.report import format_discovery
 from tests.probe.servers import AUTOCONFIG_XML, MAIL_HOST, MailLab
 
 if TYPE_CHECKING:
+    from bot.probe import ProbeResult, ProbeTarget
     from bot.settings import Settings
     from tests.probe.conftest import SettingsFactory
 
@@ -105,6 +109,35 @@ async def test_guessing_waits_for_better_guesses_then_takes_the_first_that_works
     assert "does not exist" in rows[("pop3.guess.test", 995)]["detail"]
 
 
+async def test_guesses_start_staggered_in_order_and_overlap(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real probe, with its start time noted: the schedule is what is under test, not the servers.
+    loop = asyncio.get_running_loop()
+    starts: dict[tuple[str, int], float] = {}
+    real_probe = discovery_module.probe_with_addresses
+
+    async def noted(target: ProbeTarget, *args: Any, **kwargs: Any) -> ProbeResult:
+        starts[(target.host, target.port)] = loop.time()
+        return await real_probe(target, *args, **kwargs)
+
+    monkeypatch.setattr(discovery_module, "probe_with_addresses", noted)
+    timeout = 1.5
+    before = loop.time()
+    await discover("guess.test", make_settings(probe_timeout_seconds=timeout))
+
+    # The first three incoming guesses (imap., mail., the bare domain on 993), in Thunderbird's order.
+    plan = [("imap.guess.test", 993), ("mail.guess.test", 993), ("guess.test", 993)]
+    assert all(key in starts for key in plan), starts
+    assert STAGGER_SECONDS > 0
+    for order, key in enumerate(plan):
+        # Never earlier than its slot: the starts are staggered ...
+        assert starts[key] - before >= order * STAGGER_SECONDS - 0.005, (key, starts[key] - before)
+    assert [starts[key] for key in plan] == sorted(starts[key] for key in plan)
+    # ... and in parallel: the last began while the silent first guess was still waiting for its greeting.
+    assert starts[plan[-1]] - starts[plan[0]] < timeout
+
+
 async def test_guesses_resolving_outside_the_allowlist_are_not_probed(make_settings: SettingsFactory) -> None:
     result = await discover("internal.test", make_settings(probe_allow_networks="127.0.2.0/24"))
     assert result.incoming is not None
@@ -126,6 +159,13 @@ async def test_autoconfig_redirects_are_not_followed(make_settings: SettingsFact
     assert result.outcome == "nothing"
 
 
+async def test_an_endless_autoconfig_file_is_cut_at_the_byte_cap(make_settings: SettingsFactory) -> None:
+    result = await discover("redirect.test", make_settings(probe_total_bytes=16384))
+    assert result.autoconfig is not None
+    outcome = dict(result.autoconfig.attempts)["http://redirect.test/.well-known/autoconfig/mail/config-v1.1.xml"]
+    assert outcome == "failed (the file is larger than 16384 bytes)"
+
+
 async def test_autoconfig_host_on_a_private_address_is_refused(strict_settings: Settings) -> None:
     result = await discover("private.test", strict_settings)
     assert result.autoconfig is not None
@@ -134,10 +174,20 @@ async def test_autoconfig_host_on_a_private_address_is_refused(strict_settings: 
     assert "10.9.9.9" in outcome
 
 
-@pytest.mark.parametrize("domain", ["127.0.0.1", "[::1]", "not a domain", "localhost", "http://example.test"])
-async def test_discovery_needs_a_domain(strict_settings: Settings, domain: str) -> None:
-    with pytest.raises(ProbeRefused):
+@pytest.mark.parametrize(
+    ("domain", "words"),
+    [
+        ("127.0.0.1", "not an IP address"),
+        ("[::1]", "not an IP address"),
+        ("not a domain", "spaces"),
+        ("localhost", "means this machine"),
+        ("http://example.test", "not a web address"),
+    ],
+)
+async def test_discovery_needs_a_domain(strict_settings: Settings, domain: str, words: str) -> None:
+    with pytest.raises(ProbeRefused) as caught:
         await discover(domain, strict_settings)
+    assert words in caught.value.reason
 
 
 def test_autoconfig_parsing_is_strict() -> None:
