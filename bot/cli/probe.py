@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import argparse
 
+    from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget
     from bot.settings import Settings
 
 EXIT_REFUSED = 2
@@ -56,14 +57,25 @@ def _refused(reason: str, as_json: bool) -> int:
     return EXIT_REFUSED
 
 
+# One request per process, through a guard of its own, in the same steps as the bot's commands (admission, then
+# every host and address reached counted against the per-target cap). A single run never reaches the cap: a
+# request counts each target once; the guard is there so the command line cannot drift from the bot.
+CLI_USER = "command-line"
+
+
 def probe_command(args: argparse.Namespace, settings: Settings) -> int:
     # The probe stack (aiohttp, dnspython, cryptography) loads only when a probe runs, not for every command.
-    from bot.probe import ProbeRefused, parse_target, run_probe
+    from bot.probe import ProbeGuard, ProbeRefused, parse_target, run_probe
     from bot.probe.report import format_probe
+
+    async def guarded(target: ProbeTarget) -> ProbeResult:
+        guard = ProbeGuard(settings)
+        async with guard.admit(CLI_USER, None, target.key):
+            return await run_probe(target, settings, guard=guard)
 
     try:
         target = parse_target(args.host, args.port, args.protocol, args.security, settings)
-        result = asyncio.run(run_probe(target, settings))
+        result = asyncio.run(guarded(target))
     except ProbeRefused as exc:
         return _refused(exc.reason, args.json)
     print(json.dumps(result.to_json(), indent=2) if args.json else format_probe(result))
@@ -71,11 +83,16 @@ def probe_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def discover_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.probe import ProbeRefused, discover
+    from bot.probe import ProbeGuard, ProbeRefused, discover, normalize_domain
     from bot.probe.report import format_discovery
 
+    async def guarded(domain: str) -> DiscoveryResult:
+        guard = ProbeGuard(settings)
+        async with guard.admit(CLI_USER, None, domain):
+            return await discover(domain, settings, guard=guard)
+
     try:
-        result = asyncio.run(discover(args.domain, settings))
+        result = asyncio.run(guarded(normalize_domain(args.domain)))
     except ProbeRefused as exc:
         return _refused(exc.reason, args.json)
     print(json.dumps(result.to_json(), indent=2) if args.json else format_discovery(result))

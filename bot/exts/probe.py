@@ -437,7 +437,7 @@ class Probe(commands.Cog):
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
             async with self.guard.admit(user_key, guild_key, target.key):
-                result = await run_probe(target, settings)
+                result = await run_probe(target, settings, guard=self.guard)
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action="probe", target=audit_target, started=started)
             return
@@ -502,7 +502,8 @@ class Probe(commands.Cog):
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
             async with self.guard.admit(user_key, guild_key, name):
-                result = await discover(name, settings)
+                # The guard also counts every host and address the discovery reaches against the per-target cap.
+                result = await discover(name, settings, guard=self.guard)
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action="discover", target=audit_target, started=started)
             return

@@ -4,8 +4,12 @@ Typical use (every step raises ProbeRefused with a reason a member can act on):
 
     target = parse_target("imap.example.com", None, "imap", "ssl", settings)
     async with guard.admit(user_key, guild_key, target.key):
-        result = await run_probe(target, settings)  # also refused when the name resolves privately
+        # Also refused when the name resolves privately, or to an address that has had its probes for the hour.
+        result = await run_probe(target, settings, guard=guard)
     result.to_json(), diagnose(result)
+
+    async with guard.admit(user_key, guild_key, domain):
+        found = await discover(domain, settings, guard=guard)  # each host and address it reaches is counted
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The provider's own autoconfig file (Thunderbird's format), fetched with aiohttp under the probe's rules.
 
 Both hosts are resolved with dnspython and checked like any probe target; aiohttp is handed only those checked
-addresses (a pinned resolver), may use ports 443 and 80 only, follows no redirect and reads a capped body.
+addresses (a pinned resolver), may use ports 443 and 80 only, follows no redirect and reads a capped body. With
+the discovery's RequestTargets, a host or address at its hourly probe cap is not contacted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.probe.target import normalize_host
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from bot.probe.guard import RequestTargets
     from bot.settings import Settings
 
 _SOCKET_TYPES = {"SSL": Security.SSL, "STARTTLS": Security.STARTTLS, "PLAIN": Security.PLAIN}
@@ -194,16 +196,26 @@ async def _fetch_one(
         return f"not a usable autoconfig file: {exc}"
 
 
-async def fetch_autoconfig(domain: str, settings: Settings, *, deadline: float) -> AutoconfigResult:
+async def fetch_autoconfig(
+    domain: str, settings: Settings, *, deadline: float, targets: RequestTargets | None = None
+) -> AutoconfigResult:
     loop = asyncio.get_running_loop()
     hosts = [f"autoconfig.{domain}", domain]
     outcomes: dict[str, list[IPAddress] | str] = {}
 
     async def check(host: str) -> None:
         try:
-            outcomes[host] = await resolve_checked(host, settings, lifetime=deadline - loop.time())
+            addresses = await resolve_checked(host, settings, lifetime=deadline - loop.time())
         except (ProbeRefused, DnsLookupError) as exc:
             outcomes[host] = f"refused: {exc}" if isinstance(exc, ProbeRefused) else f"DNS: {exc}"
+            return
+        if targets is not None:
+            try:
+                targets.take([host, *(str(address) for address in addresses)])
+            except ProbeRefused as exc:
+                outcomes[host] = f"not fetched: {exc.reason}"
+                return
+        outcomes[host] = addresses
 
     try:
         async with asyncio.timeout_at(deadline):

@@ -5,6 +5,10 @@ then Thunderbird-style guesses (`imap.`, `pop3.`, `pop.`, `mail.`, `smtp.`, the 
 parallel with starts 100 ms apart. A guess wins once it succeeds and every better guess has failed, so the
 whole discovery takes about one probe timeout even when some hosts never answer. MX records are reported as a
 hint about the provider.
+
+Every host the discovery connects to comes from DNS or a file its domain's owner controls, so with a guard each
+one (and each of its addresses) takes a unit of the per-target hourly cap before the first connection; a
+target at its cap is skipped and reported, never probed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bot.probe.addresses import DnsLookupError, IPAddress, make_resolver, resolv
 from bot.probe.autoconfig import AutoconfigResult, DeclaredServer, fetch_autoconfig
 from bot.probe.diagnosis import diagnose
 from bot.probe.errors import ProbeRefused
+from bot.probe.guard import RequestTargets
 from bot.probe.model import PROTOCOL_LABELS, SECURITY_LABELS, MailProtocol, ProbeResult, ProbeTarget, Security
 from bot.probe.probe import probe_with_addresses
 from bot.probe.target import normalize_domain, normalize_host, parse_target
@@ -28,6 +33,7 @@ from bot.probe.target import normalize_domain, normalize_host, parse_target
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from bot.probe.guard import ProbeGuard
     from bot.settings import Settings
 
 STAGGER_SECONDS = 0.1
@@ -84,6 +90,7 @@ class SrvRecord:
 class _Outcome:
     result: ProbeResult | None = None
     skipped: str | None = None
+    capped: bool = False  # skipped because a host or address has had its probes for the hour
 
 
 @dataclass
@@ -246,9 +253,10 @@ def _declared_from_srv(records: list[SrvRecord], domain: str) -> list[DeclaredSe
 
 
 class _Discovery:
-    def __init__(self, domain: str, settings: Settings) -> None:
+    def __init__(self, domain: str, settings: Settings, targets: RequestTargets | None) -> None:
         self.domain = domain
         self.settings = settings
+        self.targets = targets
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
         timeout = settings.probe_timeout_seconds
@@ -289,6 +297,12 @@ class _Discovery:
         wait = self.started + delay - self.loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
+        if self.targets is not None:
+            # Counted when the connection is about to be made: a guess cancelled before its turn costs nothing.
+            try:
+                self.targets.take([target.host, *(str(address) for address in addresses)])
+            except ProbeRefused as exc:
+                return _Outcome(skipped=exc.reason, capped=True)
         deadline = min(self.loop.time() + self.timeout, self.end)
         return _Outcome(result=await probe_with_addresses(target, addresses, self.settings, deadline=deadline))
 
@@ -379,7 +393,9 @@ class _Discovery:
         lifetime = self._remaining()
         self.srv_task = self._spawn(lookup_srv(self.domain, self.settings, lifetime))
         self.mx_task = self._spawn(lookup_mx(self.domain, self.settings, lifetime))
-        self.autoconfig_task = self._spawn(fetch_autoconfig(self.domain, self.settings, deadline=self.end))
+        self.autoconfig_task = self._spawn(
+            fetch_autoconfig(self.domain, self.settings, deadline=self.end, targets=self.targets)
+        )
         self._plan_guesses()
         while True:
             self._absorb_sources()
@@ -447,12 +463,33 @@ class _Discovery:
             probe=outcome.result if outcome is not None else None,
         )
 
+    def _all_candidates(self) -> list[_Candidate]:
+        everything = [c for d in DIRECTIONS for c in self.guesses[d]]
+        everything += [c for picks in self.declared.values() for c in picks.values() if c is not None]
+        return everything
+
+    def _capped_notes(self) -> list[str]:
+        """One note per host that was skipped because of the per-target cap, with its ports."""
+        ports: dict[str, list[int]] = {}
+        reasons: dict[str, str] = {}
+        for candidate in self._all_candidates():
+            outcome = candidate.outcome()
+            if outcome is None or not outcome.capped or outcome.skipped is None:
+                continue
+            host = candidate.target.host
+            if candidate.target.port not in ports.setdefault(host, []):
+                ports[host].append(candidate.target.port)
+            reasons.setdefault(host, outcome.skipped)
+        notes = []
+        for host, numbers in ports.items():
+            listed = ("ports " if len(numbers) > 1 else "port ") + ", ".join(str(port) for port in sorted(numbers))
+            notes.append(f"Not probed (hourly probe cap): {host} {listed}. {reasons[host]}")
+        return notes
+
     def _report_candidates(self) -> list[dict[str, Any]]:
         rows = []
         seen: set[int] = set()
-        everything = [c for d in DIRECTIONS for c in self.guesses[d]]
-        everything += [c for picks in self.declared.values() for c in picks.values() if c is not None]
-        for candidate in everything:
+        for candidate in self._all_candidates():
             if id(candidate) in seen:
                 continue
             seen.add(id(candidate))
@@ -494,14 +531,21 @@ class _Discovery:
         for record in result.srv:
             if record.target == ".":
                 result.notes.append(f"DNS says {record.service}.{self.domain} is not offered.")
+        result.notes += self._capped_notes()
         result.elapsed_ms = (self.loop.time() - self.started) * 1000
         return result
 
 
-async def discover(domain: str, settings: Settings) -> DiscoveryResult:
-    """Recommended incoming and outgoing settings for `domain` (ProbeRefused if it is not a usable domain)."""
+async def discover(domain: str, settings: Settings, *, guard: ProbeGuard | None = None) -> DiscoveryResult:
+    """Recommended incoming and outgoing settings for `domain` (ProbeRefused if it is not a usable domain).
+
+    With `guard` (the one that admitted this discovery as `guard.admit(user, guild, domain)`, which counted
+    the domain itself), each other host and every address the discovery connects to takes one unit of its
+    per-target hourly cap, once per discovery; one at its cap is not contacted, and the result says so.
+    """
     name = normalize_domain(domain)
-    discovery = _Discovery(name, settings)
+    targets = RequestTargets(guard, counted=[name]) if guard is not None else None
+    discovery = _Discovery(name, settings, targets)
     try:
         await discovery.run()
     finally:

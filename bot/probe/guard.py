@@ -4,6 +4,12 @@ Four rules, checked together before a probe starts: one probe per user per coold
 an hourly cap per target host across all guilds, and a global number of probes running at once (with a short
 queue; beyond it requests are refused, not parked). State lives in memory: a restart forgives everyone, which
 is fine for limits measured in minutes.
+
+The per-target cap covers every host and address a request connects to, not only the one that was typed: a
+discovery follows SRV records and autoconfig files that whoever runs the domain's DNS may point anywhere, and a
+name may resolve to someone else's address. Such a request takes a unit of each of those targets through
+`RequestTargets` (once per request, however many ports it tries there), so a direct probe, a discovery and a
+name's address all draw on one budget per host and per address.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import TYPE_CHECKING
 from bot.probe.errors import ProbeRefused
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterable
 
     from bot.settings import Settings
 
@@ -64,6 +70,16 @@ class ProbeGuard:
                 if not starts:
                     del table[key]
 
+    def _check_target(self, target_key: str, now: float) -> None:
+        starts = self._target_starts.get(target_key)
+        if starts is not None and len(starts) >= self._target_cap:
+            wait = HOUR - (now - starts[0])
+            times = "once" if self._target_cap == 1 else f"{self._target_cap} times"
+            raise ProbeRefused(
+                f"{target_key} has been probed {times} in the last hour (counting every server the bot is "
+                f"in); try again in {format_wait(wait)}."
+            )
+
     def check(self, user_key: str, guild_key: str | None, target_key: str) -> None:
         """Raise ProbeRefused unless `user_key` in `guild_key` may probe `target_key` now."""
         now = self._clock()
@@ -82,13 +98,7 @@ class ProbeGuard:
                     f"This server has used its {self._guild_cap} probes for the hour; the next one is "
                     f"possible in {format_wait(wait)}."
                 )
-        starts = self._target_starts.get(target_key)
-        if starts is not None and len(starts) >= self._target_cap:
-            wait = HOUR - (now - starts[0])
-            raise ProbeRefused(
-                f"{target_key} has been probed {self._target_cap} times in the last hour (counting every "
-                f"server the bot is in); try again in {format_wait(wait)}."
-            )
+        self._check_target(target_key, now)
         if self.running + self.waiting >= self._concurrency + self._queue_limit:
             raise ProbeRefused(
                 f"The bot is already running {self.running} probes and has {self.waiting} waiting; try "
@@ -102,6 +112,21 @@ class ProbeGuard:
         if guild_key is not None:
             self._guild_starts.setdefault(guild_key, deque()).append(now)
         self._target_starts.setdefault(target_key, deque()).append(now)
+
+    def take_targets(self, target_keys: Iterable[str]) -> None:
+        """Count one more probe of each target against its hourly cap: all of them, or none and ProbeRefused.
+
+        For the hosts and addresses an admitted request reaches beyond its own target (see RequestTargets). It
+        never waits and holds no slot: the request's admission already holds one, and the user's and guild's
+        limits were charged then.
+        """
+        keys = list(dict.fromkeys(target_keys))
+        now = self._clock()
+        self._forget_old(now)
+        for key in keys:
+            self._check_target(key, now)
+        for key in keys:
+            self._target_starts.setdefault(key, deque()).append(now)
 
     @asynccontextmanager
     async def admit(self, user_key: str, guild_key: str | None, target_key: str) -> AsyncIterator[None]:
@@ -124,3 +149,25 @@ class ProbeGuard:
         finally:
             self.running -= 1
             self._slots.release()
+
+
+class RequestTargets:
+    """The per-target units one admitted request has taken, so that each host or address is counted once.
+
+    A discovery tries up to seven ports on one host and many names that share an address; counting each
+    connection would make one ordinary discovery use up its own server's budget. Counting each target once per
+    request keeps what the cap promises: a target's budget limits how many requests reach it in an hour.
+    """
+
+    def __init__(self, guard: ProbeGuard, *, counted: Iterable[str] = ()) -> None:
+        self._guard = guard
+        # Targets the request's own admission counted already (`guard.admit(..., target_key)`).
+        self._counted = set(counted)
+
+    def take(self, target_keys: Iterable[str]) -> None:
+        """Count the targets this request has not counted yet; ProbeRefused (nothing counted) when one is at
+        its cap."""
+        fresh = [key for key in dict.fromkeys(target_keys) if key not in self._counted]
+        if fresh:
+            self._guard.take_targets(fresh)
+            self._counted.update(fresh)

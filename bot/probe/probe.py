@@ -22,11 +22,13 @@ from bot.probe.dialogues import (
     identify,
     sanitize,
 )
+from bot.probe.guard import RequestTargets
 from bot.probe.model import ErrorKind, ProbeError, ProbeResult, ProbeTarget, Security, Stage, TlsInfo
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from bot.probe.guard import ProbeGuard
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -317,11 +319,14 @@ async def _probe_addresses(
         result.error = problem
 
 
-async def run_probe(target: ProbeTarget, settings: Settings, *, deadline: float | None = None) -> ProbeResult:
+async def run_probe(
+    target: ProbeTarget, settings: Settings, *, deadline: float | None = None, guard: ProbeGuard | None = None
+) -> ProbeResult:
     """Probe `target` within GUIDENEST_PROBE_TIMEOUT_SECONDS (or the earlier loop-time `deadline`).
 
-    Raises ProbeRefused when the name resolves to any address the probe may not use; every other outcome,
-    however the server behaves, comes back as a ProbeResult.
+    Raises ProbeRefused when the name resolves to any address the probe may not use, or, with `guard` (the one
+    that admitted the probe with `target.key`), to an address that has had its probes for the hour: many names
+    can lead to one server. Every other outcome, however the server behaves, comes back as a ProbeResult.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -341,6 +346,8 @@ async def run_probe(target: ProbeTarget, settings: Settings, *, deadline: float 
                     result.error = ProbeError(Stage.DNS, ErrorKind.DNS_FAILED, str(exc))
                     addresses = []
                 clock.end()
+                if guard is not None and addresses:
+                    RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
             if addresses:
                 result.address = str(_order(addresses)[0])
                 await _probe_addresses(

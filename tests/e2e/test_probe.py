@@ -269,3 +269,43 @@ async def test_mailsettings_for_moderators_until_opened_to_everyone(e2e, lab):
         (world.moderator.id, "discover", "nest.test", f"{SMTP}, {IMAP}", "found"),
     ]
     assert e2e.bot.metrics.probes.value() == 2
+
+
+class TestTargetCapCoversWhatADiscoveryReaches:
+    @pytest.fixture
+    def settings_overrides(self, settings_overrides: dict[str, Any]) -> dict[str, Any]:
+        # One probe per target an hour and no cooldown: the shared per-target budget is what is under test.
+        return {**settings_overrides, "probe_target_hourly_cap": 1, "probe_user_cooldown_seconds": 0}
+
+    async def test_probe_and_mailsettings_share_each_servers_hour(self, e2e, lab):
+        world = e2e.world
+        probe = await e2e.slash(
+            "probe", user=world.moderator, host="smtp.nest.test", port=lab.smtp_port, protocol="smtp"
+        )
+        first = await probe.reply()
+        assert embed(first)["description"].startswith("✅ **Works**")
+
+        # nest.test's SRV record names smtp.nest.test: the discovery reports it without contacting it again.
+        found = await (await e2e.slash("mailsettings", user=world.owner, domain="nest.test")).reply()
+        card = embed(found)
+        assert f"**Outgoing:** SMTP smtp.nest.test port {lab.smtp_port} with STARTTLS" in card["description"]
+        details = fields(found)
+        assert "Not probed: smtp.nest.test has been probed once in the last hour" in details["Outgoing"]
+        # (The outgoing guesses on smtp.nest.test that started were refused as well, their ports listed with it.)
+        [note] = [line for line in details["Notes"].splitlines() if "smtp.nest.test" in line]
+        assert "Not probed \\(hourly probe cap\\): smtp.nest.test port" in note
+        assert f"{lab.smtp_port}." in note
+        assert "SSL/TLS works" in details["Incoming"]
+
+        # The IMAP server the discovery did reach has had its probe for the hour, typed by address too.
+        inter = await e2e.slash("probe", user=world.moderator, host=IMAP, port=lab.imap_port, protocol="imap")
+        again = await inter.reply()
+        assert embed(again)["title"] == "Refused"
+        assert f"{IMAP} has been probed once in the last hour" in embed(again)["description"]
+
+        rows = await audit(e2e)
+        assert [(row.action, row.address, row.outcome[:8]) for row in rows] == [
+            ("probe", None, "refused:"),
+            ("discover", IMAP, "found"),  # the published outgoing server counts as found, unprobed
+            ("probe", SMTP, "ok"),
+        ]

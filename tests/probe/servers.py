@@ -9,6 +9,8 @@ Address plan (all on 127.0.0.0/8; nothing leaves the machine):
   127.0.2.20+ hostile servers
   127.0.2.31  a host that accepts TCP connections and never says anything, on every mail port
   127.0.2.40  autoconfig HTTP and HTTPS; 127.0.2.41 an autoconfig host that redirects
+  127.0.2.50  "someone else's server" (aiosmtpd SMTP 25, 587, 465, connections counted) that the domains
+              hammer.test and alias.test point their SRV records and guesses at
   127.0.2.53  dnsmasq on port 5353 with the test zones below
 """
 
@@ -48,6 +50,7 @@ NO_INTERMEDIATE_HOST = "127.0.2.14"
 SILENT_HOST = "127.0.2.31"
 AUTOCONFIG_HOST = "127.0.2.40"
 REDIRECT_HOST = "127.0.2.41"
+VICTIM_HOST = "127.0.2.50"
 DNS_HOST = "127.0.2.53"
 DNS_PORT = 5353
 MAIL_PORTS = (25, 110, 143, 465, 587, 993, 995)
@@ -62,11 +65,13 @@ CERT_NAMES = (
     "mail.internal.test",
     "autoconfig.example.test",
     "autoconfig.redirect.test",
+    "smtp.victim.test",
     DOVECOT,
     SMTP_HOST,
     MAIL_HOST,
     AUTOCONFIG_HOST,
     REDIRECT_HOST,
+    VICTIM_HOST,
 )
 
 
@@ -283,6 +288,10 @@ def zone_arguments() -> list[str]:
         # An autoconfig host that redirects.
         "autoconfig.redirect.test": REDIRECT_HOST,
         "redirect.test": REDIRECT_HOST,
+        # Someone else's server, and names in other people's domains that lead to it (the per-target cap).
+        "smtp.victim.test": VICTIM_HOST,
+        "relay.alias.test": VICTIM_HOST,
+        "smtp.alias.test": VICTIM_HOST,
         # Names that resolve to places the probe must never go.
         "loopback.private.test": "127.0.0.1",
         "ten.private.test": "10.1.2.3",
@@ -307,6 +316,11 @@ def zone_arguments() -> list[str]:
         "--srv-host=_submission._tcp.srv.test,mail.srv.test,587,0,10",
         "--srv-host=_pop3._tcp.srv.test",  # target "." : POP3 explicitly not offered
         "--mx-host=srv.test,mx.provider.test,10",
+        # hammer.test and alias.test: incoming on the lab's mail host, outgoing sent to the victim's server.
+        "--srv-host=_imaps._tcp.hammer.test,mail.srv.test,993,0,10",
+        "--srv-host=_submissions._tcp.hammer.test,smtp.victim.test,465,0,10",
+        "--srv-host=_imaps._tcp.alias.test,mail.srv.test,993,0,10",
+        "--srv-host=_submissions._tcp.alias.test,relay.alias.test,465,0,10",
         "--mx-host=example.test,mail.example.test,10",
         "--cname=alias.private.test,ten.private.test",
     ]
@@ -726,7 +740,7 @@ def start_lab(root: Path, *, with_dovecot: bool = True) -> MailLab:
         dnsmasq.start()
         threads.start()
         valid = certificates.valid
-        for host in (SMTP_HOST, MAIL_HOST):
+        for host in (SMTP_HOST, MAIL_HOST, VICTIM_HOST):
             threads.add_smtp(host, 25, starttls=valid)
             threads.add_smtp(host, 587, starttls=valid, require_starttls=True)
             threads.add_smtp(host, 465, implicit=valid)
