@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import discord
 from discord import app_commands
@@ -63,12 +63,16 @@ from bot.render import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from bot.app import GuideNestBot
     from bot.knowledge.model import Entry, KnowledgeBase
     from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget, Recommendation
     from bot.storage import ProbeAuditRow
 
 log = logging.getLogger(__name__)
+
+ResultT = TypeVar("ResultT")
 
 HOST_MAX_LENGTH = 300  # a little over a DNS name's 253, so that the core can say what is wrong
 HISTORY_DEFAULT = 10
@@ -377,9 +381,7 @@ class Probe(commands.Cog):
         else:
             await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def _failed(
-        self, interaction: discord.Interaction, *, action: str, target: str, started: float
-    ) -> None:
+    async def _failed(self, interaction: discord.Interaction, *, action: str, target: str, started: float) -> None:
         """A bug, not a finding (already logged): audited, and the "thinking…" message never left hanging."""
         await self._audit(
             interaction,
@@ -395,6 +397,33 @@ class Probe(commands.Cog):
             colour=COLOUR_ERROR,
         )
         await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
+
+    async def _run_guarded(
+        self,
+        interaction: discord.Interaction,
+        *,
+        action: str,
+        audit_target: str,
+        target_key: str,
+        private: bool,
+        started: float,
+        work: Callable[[], Awaitable[ResultT]],
+    ) -> ResultT | None:
+        """Defer, run `work` inside the guard, and answer refusals and failures; None when already answered."""
+        user_key, guild_key = self._keys(interaction)
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        try:
+            async with self.guard.admit(user_key, guild_key, target_key):
+                result = await work()
+        except ProbeRefused as exc:
+            await self._refuse(interaction, exc.reason, action=action, target=audit_target, started=started)
+            return None
+        except Exception:  # whatever broke, the member must not be left at "thinking…"
+            log.exception("%s of %s failed", ACTION_NAMES[action], audit_target)
+            await self._failed(interaction, action=action, target=audit_target, started=started)
+            return None
+        count(self.bot, "probes")
+        return result
 
     def _keys(self, interaction: discord.Interaction) -> tuple[str, str | None]:
         guild = str(interaction.guild_id) if interaction.guild_id is not None else None
@@ -434,18 +463,17 @@ class Probe(commands.Cog):
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action="probe", target=audit_target, started=started)
             return
-        await interaction.response.defer(ephemeral=private, thinking=True)
-        try:
-            async with self.guard.admit(user_key, guild_key, target.key):
-                result = await run_probe(target, settings, guard=self.guard)
-        except ProbeRefused as exc:
-            await self._refuse(interaction, exc.reason, action="probe", target=audit_target, started=started)
+        result = await self._run_guarded(
+            interaction,
+            action="probe",
+            audit_target=audit_target,
+            target_key=target.key,
+            private=private,
+            started=started,
+            work=lambda: run_probe(target, settings, guard=self.guard),
+        )
+        if result is None:
             return
-        except Exception:  # whatever broke, the member must not be left at "thinking…"
-            log.exception("%s of %s failed", ACTION_NAMES["probe"], audit_target)
-            await self._failed(interaction, action="probe", target=audit_target, started=started)
-            return
-        count(self.bot, "probes")
         await self._audit(
             interaction,
             action="probe",
@@ -472,9 +500,7 @@ class Probe(commands.Cog):
             embed=card_embed(history_card(rows), colour=COLOUR_INFO), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
-    @app_commands.command(
-        name="mailsettings", description="Find a mail domain's incoming and outgoing server settings"
-    )
+    @app_commands.command(name="mailsettings", description="Find a mail domain's incoming and outgoing server settings")
     @app_commands.describe(
         domain="The part of the address after @, e.g. example.com (or the whole address)",
         private="Only you see the result (default: everyone in the channel)",
@@ -499,19 +525,18 @@ class Probe(commands.Cog):
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action="discover", target=audit_target, started=started)
             return
-        await interaction.response.defer(ephemeral=private, thinking=True)
-        try:
-            async with self.guard.admit(user_key, guild_key, name):
-                # The guard also counts every host and address the discovery reaches against the per-target cap.
-                result = await discover(name, settings, guard=self.guard)
-        except ProbeRefused as exc:
-            await self._refuse(interaction, exc.reason, action="discover", target=audit_target, started=started)
+        result = await self._run_guarded(
+            interaction,
+            action="discover",
+            audit_target=audit_target,
+            target_key=name,
+            private=private,
+            started=started,
+            # The guard also counts every host and address the discovery reaches against the per-target cap.
+            work=lambda: discover(name, settings, guard=self.guard),
+        )
+        if result is None:
             return
-        except Exception:  # whatever broke, the member must not be left at "thinking…"
-            log.exception("%s of %s failed", ACTION_NAMES["discover"], audit_target)
-            await self._failed(interaction, action="discover", target=audit_target, started=started)
-            return
-        count(self.bot, "probes")
         found = [item for item in (result.incoming, result.outgoing) if item is not None]
         addresses = sorted({item.probe.address for item in found if item.probe and item.probe.address})
         await self._audit(
