@@ -213,6 +213,13 @@ def provider_card(provider: Provider) -> Card:
 
 
 def no_provider_card(name: str) -> Card:
+    if not name.strip():
+        # "I don't have settings for ." helps nobody: say what to type instead.
+        return Card(
+            title="Which provider?",
+            description="Give a provider's name, a domain or an e-mail address: `gmail`, `outlook.com`, "
+            "`me@yahoo.com`.",
+        )
     return Card(
         title="Unknown provider",
         description=shorten(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.handler(args, settings))
+        code = int(args.handler(args, settings))
+        sys.stdout.flush()  # a reader that left early shows here, not as a traceback at interpreter exit
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left early (`guidenest kb export | head`): stop quietly, as other command-line tools do.
+        # Pointing stdout at /dev/null keeps the interpreter's final flush from failing a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, what a shell reports for a pipeline member killed by the signal
+    return code

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.answering import clean_question
 from bot.cli.common import load_service, print_json
 from bot.cli.lookup import port_reply, provider_reply
 from bot.render import result_card
@@ -71,17 +73,21 @@ def _level(args: argparse.Namespace, settings: Settings) -> Confidence:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
-    service = load_service(settings)
-    if service is None:
-        return 1
-    level = _level(args, settings)
     if args.question is not None:
+        if not clean_question(args.question):
+            print(f"guidenest ask: {NOTHING_TO_LOOK_UP}", file=sys.stderr)
+            return 2
         questions = [args.question]
     elif sys.stdin.isatty():
         print("guidenest ask: give a question, or pipe questions in, one per line.", file=sys.stderr)
         return 2
     else:
-        questions = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        # Lines with nothing to look up (blank, invisible characters, a bare mention) are skipped.
+        questions = [line.rstrip("\n") for line in sys.stdin if clean_question(line)]
+    service = load_service(settings)
+    if service is None:
+        return 1
+    level = _level(args, settings)
     for question in questions:
         result = service.current.matcher.match(question, level=level)
         if args.json:
@@ -93,6 +99,12 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# What the bot's /ask says too: the question held only spaces, invisible characters, empty code or mentions.
+NOTHING_TO_LOOK_UP = (
+    "Nothing to look up: only spaces, invisible characters, empty code or mentions. "
+    "Type a question or paste the error your mail program shows."
+)
+
 CHAT_HELP = """Ask anything about setting up email: a question ("which port for imap?"), a pasted error
 ("535 5.7.8 Username and Password not accepted"), or one of:
   /port [QUERY]     mail ports (imap, 993, smtp starttls)
@@ -100,22 +112,31 @@ CHAT_HELP = """Ask anything about setting up email: a question ("which port for 
   /help             this text
   /quit             leave (or Ctrl-D)"""
 
+# A word after a slash, like the console's commands; a pasted path (/var/log/mail.log) has more slashes.
+_COMMAND_WORD = re.compile(r"/[A-Za-z][\w-]*")
+
 
 def chat_reply(service: KnowledgeService, line: str, level: Confidence) -> str | None:
     """The console's reply to one line; None means quit."""
     text = line.strip()
     command, _, rest = text.partition(" ")
-    if command in {"/quit", "/exit"}:
+    name = command.lower()  # /Port works as /port
+    if name in {"/quit", "/exit"}:
         return None
-    if command == "/help":
+    if name == "/help":
         return CHAT_HELP
     knowledge = service.current.knowledge
-    if command == "/port":
+    if name == "/port":
         return port_reply(knowledge, rest.strip())
-    if command == "/provider":
+    if name == "/provider":
         return provider_reply(knowledge, rest.strip())
+    if _COMMAND_WORD.fullmatch(command):
+        # Not a question: answering "/unknown" with the "name not known" entry would only confuse.
+        return f"There is no {command} command here. /help lists the commands."
     if not text:
         return ""
+    if not clean_question(text):
+        return NOTHING_TO_LOOK_UP
     return result_card(service.current.matcher.match(text, level=level)).to_text()
 
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import prompt_toolkit.history
 import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
 from bot.cli import main
+from bot.cli.ask import _interactive
 from bot.knowledge.loader import load_knowledge
-from bot.settings import DEFAULT_KNOWLEDGE_DIR
+from bot.knowledge.service import KnowledgeService
+from bot.matching.matcher import Matcher
+from bot.settings import DEFAULT_KNOWLEDGE_DIR, Confidence
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 GUIDENEST = Path(sys.executable).parent / "guidenest"
 
@@ -45,17 +57,100 @@ def test_json_answer_is_the_entry_text_exactly(capsys: pytest.CaptureFixture[str
         assert set(suggestion) == {"id", "title", "score"}
 
 
+def _check_result_schema(result: dict[str, object]) -> None:
+    """The JSON result exactly as documented: no key more or less, each value of its type."""
+    assert set(result) == {"question", "confident", "match", "suggestions"}
+    assert isinstance(result["question"], str)
+    assert isinstance(result["confident"], bool)
+    match = result["match"]
+    if match is not None:
+        assert isinstance(match, dict)
+        assert set(match) == {"id", "title", "score", "answer"}
+        assert all(isinstance(match[key], str) for key in ("id", "title", "answer"))
+        assert isinstance(match["score"], float)
+        assert 0 <= match["score"] <= 100
+    suggestions = result["suggestions"]
+    assert isinstance(suggestions, list)
+    for suggestion in suggestions:
+        assert set(suggestion) == {"id", "title", "score"}
+        assert isinstance(suggestion["id"], str)
+        assert isinstance(suggestion["title"], str)
+        assert isinstance(suggestion["score"], float)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which smtp port should I use",  # confident
+        "my minecraft server says cannot connect to server",  # off-domain: not confident, may still match
+        "imap",  # short
+        "thanks!",  # chatter: no match
+        "```\nsmtplib.SMTPAuthenticationError: (535, b'5.7.8 Username and Password not accepted')\n```",
+        "@everyone **IMAP** _port_ ?",
+    ],
+)
+def test_json_result_has_the_documented_schema_and_the_matchers_best_entry(
+    question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--json", question]) == 0
+    result = json.loads(capsys.readouterr().out)
+    _check_result_schema(result)
+    assert result["question"] == question
+    # `match` is the best entry whenever one passes the floor, confident or not; the suggestions follow it.
+    expected = Matcher(load_knowledge(DEFAULT_KNOWLEDGE_DIR)).match(question, level=Confidence.NORMAL)
+    assert result["confident"] is expected.confident
+    if expected.best is None:
+        assert result["match"] is None
+    else:
+        assert result["match"]["id"] == expected.best.entry.id
+        assert result["match"]["score"] == expected.best.score
+        assert result["match"]["answer"] == expected.best.entry.answer
+    assert [s["id"] for s in result["suggestions"]] == [s.entry.id for s in expected.suggestions]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\u200b\u200d", "\ufeff \n", "``````", "<@123>"])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_an_empty_question_is_refused_with_a_message(
+    question: str, as_json: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", *(["--json"] if as_json else []), question]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("guidenest ask: Nothing to look up")
+
+
+def test_output_cut_short_by_the_reader_ends_quietly() -> None:
+    """`guidenest kb export --json | head`: no traceback when the reader stops early."""
+    with subprocess.Popen(
+        [str(GUIDENEST), "kb", "export", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read(10) == b'{\n  "entri'
+        process.stdout.close()  # the export is far larger than a pipe's buffer: its next write fails
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 141
+    assert "Traceback" not in stderr
+    assert stderr == ""
+
+
 def test_chatter_is_not_confident(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "thanks a lot, that fixed it!"]) == 0
     assert json.loads(capsys.readouterr().out)["confident"] is False
 
 
 def test_stdin_questions_give_json_lines() -> None:
-    done = run_cli("ask", "--json", stdin="imap port?\n\n535 5.7.8 Username and Password not accepted\n")
+    done = run_cli(
+        "ask", "--json", stdin="imap port?\n\n\u200b\n535 5.7.8 Username and Password not accepted\n<@1>\n"
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2  # the blank line is skipped
+    assert len(lines) == 2  # the blank line, the invisible one and the bare mention are skipped
     first, second = (json.loads(line) for line in lines)
+    _check_result_schema(first)
+    _check_result_schema(second)
     assert first["match"]["id"] == "imap-ports"
     assert second["match"]["id"] == "auth-failed-535"
 
@@ -79,6 +174,83 @@ def test_chat_answers_piped_lines_and_commands() -> None:
     assert "IMAP 993" in out
     assert "outlook.office365.com" in out
     assert "not reached" not in out
+
+
+def test_chat_explains_unknown_commands_and_a_missing_provider_name() -> None:
+    done = run_cli("chat", stdin="/unknown\n/provider\n/Port 993\n/var/log/mail.log: 0x800CCC0E\n\u200b\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    # A mistyped command is not sent to the matcher ("unknown" would find the "name not known" entry).
+    assert "There is no /unknown command here. /help lists the commands." in out
+    assert "not known" not in out
+    assert "Which provider?" in out
+    assert "I don't have settings for ." not in out
+    assert "Mail ports: 993" in out  # commands ignore case
+    assert "0x800CCC0E" in out  # a pasted path is a question, not a command
+    assert "Nothing to look up" in out  # a line of invisible characters
+
+
+class _LoadedHistory(prompt_toolkit.history.FileHistory):
+    """The console's history file, telling the test when a prompt has read it.
+
+    prompt_toolkit reads the history anew, in the background, each time a prompt starts; keys sent before that
+    (typeahead) would find it empty. Sending each line only after the read keeps the test deterministic.
+    """
+
+    loaded = threading.Semaphore(0)
+
+    async def load(self) -> AsyncIterator[str]:
+        async for item in super().load():
+            yield item
+        self.loaded.release()
+
+
+def _type_into_chat(lines: list[str]) -> list[str]:
+    """Run the interactive console, typing `lines` (keys, escape sequences included) one prompt at a time;
+    return the lines that could not be typed because no prompt with a history came up."""
+    service = KnowledgeService(DEFAULT_KNOWLEDGE_DIR)
+    not_typed: list[str] = []
+    with create_pipe_input() as keyboard:
+
+        def type_lines() -> None:
+            for index, keys in enumerate(lines):
+                if not _LoadedHistory.loaded.acquire(timeout=10):
+                    not_typed.extend(lines[index:])
+                    keyboard.send_text("/quit\r")  # let the console end instead of waiting forever
+                    return
+                keyboard.send_text(keys)
+
+        typist = threading.Thread(target=type_lines)
+        typist.start()
+        with create_app_session(input=keyboard, output=DummyOutput()):
+            assert _interactive(service, Confidence.NORMAL) == 0
+        typist.join()
+    return not_typed
+
+
+UP, LEFT, ENTER = "\x1b[A", "\x1b[D", "\r"
+
+
+def test_interactive_chat_edits_lines_and_recalls_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(prompt_toolkit.history, "FileHistory", _LoadedHistory)
+    monkeypatch.setattr(_LoadedHistory, "loaded", threading.Semaphore(0))
+
+    typed = ["imap port?" + ENTER, UP + ENTER, "/port 93" + LEFT + "9" + ENTER, "/quit" + ENTER]
+    assert _type_into_chat(typed) == []
+    titles = [line for line in capsys.readouterr().out.splitlines() if line.startswith("== ")]
+    imap = "== IMAP ports — 993 (SSL/TLS) and 143 (STARTTLS) =="
+    # Up-arrow brought back "imap port?"; the cursor moved left to make "/port 93" into "/port 993".
+    assert titles == [imap, imap, "== Mail ports: 993 =="]
+
+    # The history outlives the session: the next console recalls this one's lines (the last one is /quit).
+    history = tmp_path / ".local" / "state" / "guidenest" / "chat-history"
+    assert "+/port 993" in history.read_text().splitlines()
+    assert _type_into_chat([UP + UP + ENTER, "/quit" + ENTER]) == []
+    titles = [line for line in capsys.readouterr().out.splitlines() if line.startswith("== ")]
+    assert titles == ["== Mail ports: 993 =="]
 
 
 def test_port_lookup_json(capsys: pytest.CaptureFixture[str]) -> None:
