@@ -231,6 +231,9 @@ async def test_ignores_other_bots(e2e):
     await e2e.send_message(AUTH_ERROR, author=world.other_bot)
     await e2e.send_message("what port does imap use", author=world.other_bot, mention_bot=True)
     await e2e.expect_no_bot_message(mark)
+    # The same mention from a person is answered: the silence above was about the author.
+    question = await e2e.send_message("what port does imap use", mention_bot=True)
+    assert shown_entry(await e2e.wait_for_reply(question)) == "imap-ports"
 
 
 async def test_everyone_in_the_question_is_answered_without_pinging(e2e):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from bot.cli import main as cli_main
 from tests.e2e.cogs_helpers import embed, pick_question, shown_entry, switcher, vote_ids
 
 AUTH_ERROR = "535 5.7.8 Username and Password not accepted"
@@ -114,3 +117,19 @@ async def test_ask_long_question_with_a_code_block(e2e):
     assert len(long_question) <= 2000
     reply = await (await e2e.slash("ask", question=long_question)).reply()
     assert shown_entry(reply) == "auth-failed-535"
+
+
+async def test_the_posted_answer_is_the_text_guidenest_ask_prints(e2e, capsys, monkeypatch, tmp_path):
+    """`guidenest ask --json` promises `answer` is exactly what the bot posts: for /ask and for a mention."""
+    monkeypatch.chdir(tmp_path)  # no .env: the command line reads the same shipped knowledge as the bot
+    question = "which smtp port should I use"
+    assert cli_main(["ask", "--json", question]) == 0
+    printed = json.loads(capsys.readouterr().out)["match"]
+
+    by_command = await (await e2e.slash("ask", question=question)).reply()
+    mention = await e2e.send_message(question, channel=e2e.world.general, mention_bot=True)
+    by_mention = await e2e.wait_for_reply(mention)
+    for answer in (by_command, by_mention):
+        assert shown_entry(answer) == printed["id"]
+        assert embed(answer)["title"] == printed["title"]
+        assert embed(answer)["description"] == printed["answer"]

@@ -198,6 +198,25 @@ async def test_a_message_that_would_ping_is_a_policy_violation(e2e):
     ]
 
 
+async def test_limits_apply_to_edits_and_forum_posts(e2e, subtests):
+    channel = e2e.bot.get_channel(e2e.world.help.id)
+    forum = e2e.bot.get_channel(e2e.world.forum.id)
+    sent = await channel.send("short")
+    cases: dict[str, tuple[Request, str, str | None]] = {
+        "edited content over 2,000": (lambda: sent.edit(content="x" * 2001), "content", "BASE_TYPE_MAX_LENGTH"),
+        "edited embed title over 256": (lambda: sent.edit(embed=_embed(title="t" * 257)), "embeds.0.title", None),
+        "forum post over 2,000": (
+            lambda: forum.create_thread(name="post", content="x" * 2001),
+            "message.content",
+            "BASE_TYPE_MAX_LENGTH",
+        ),
+    }
+    for name, (request, path, code) in cases.items():
+        with subtests.test(name):
+            await _expect_rejected(e2e, request, path, code)
+    assert e2e.emulator.message(sent.id).content == "short"
+
+
 async def test_thread_name_limit(e2e):
     channel = e2e.bot.get_channel(e2e.world.help.id)
     await _expect_rejected(
@@ -233,6 +252,11 @@ async def test_command_registration_limits(e2e, subtests):
             sync(_command(options=[_option("Host")])),
             "0.options.0.name",
             "APPLICATION_COMMAND_INVALID_NAME",
+        ),
+        "option name over 32": (
+            sync(_command(options=[_option("o" * 33)])),
+            "0.options.0.name",
+            "BASE_TYPE_BAD_LENGTH",
         ),
         "option description over 100": (
             sync(_command(options=[_option(description="d" * 101)])),
