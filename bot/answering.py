@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
 # The longest Discord message (with Nitro): nothing longer arrives, and the matcher's work stays bounded.
-MAX_QUESTION_CHARS = 4000
 
 # Invisible characters people paste along with error text (zero-width spaces and joiners, word joiner, BOM,
 # soft hyphen); they would split words for the matcher.
@@ -31,7 +30,7 @@ _INLINE_CODE = re.compile(r"`([^`]*)`")
 _SPACES = re.compile(r"\s+")
 
 
-def clean_question(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
+def clean_question(text: str) -> str:
     """The part of a message worth matching: mentions removed, code unwrapped, invisible characters dropped.
 
     Returns "" when nothing is left (a bare mention, only emoji spacing, an empty code block).
@@ -40,10 +39,8 @@ def clean_question(text: str, *, limit: int = MAX_QUESTION_CHARS) -> str:
     text = _MENTION.sub(" ", text)
     text = _CODE_FENCE.sub(lambda m: f" {m.group(1)} ", text)
     text = _INLINE_CODE.sub(lambda m: m.group(1), text)
-    text = _SPACES.sub(" ", text).strip()
-    if len(text) > limit:
-        text = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return text
+    # No length cut here: the matcher bounds its own work on long pastes (head + error-looking lines).
+    return _SPACES.sub(" ", text).strip()
 
 
 class Trigger(Enum):

@@ -7,6 +7,7 @@ Names are `GUIDENEST_<FIELD>` except the Discord token, which is `DISCORD_TOKEN`
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,6 +120,20 @@ class Settings(BaseSettings):
     # Requests that may wait for a free probe slot; beyond running + waiting, requests are refused.
     probe_queue_limit: int = Field(default=16, ge=0)
 
+    @field_validator("discord_api_base")
+    @classmethod
+    def _check_api_base(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("expected an http(s) URL")
+        return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str) -> str:
+        if not re.fullmatch(r"wss?://[^\s/]+(/\S*)?", value):
+            raise ValueError("expected a ws(s) URL")
+        return value
+
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _parse_shard_ids(cls, value: Any) -> Any:
@@ -183,6 +198,8 @@ class Settings(BaseSettings):
 # What each setting should look like, for error messages a person can act on.
 _EXPECTED_FORM: dict[str, str] = {
     "discord_token": "the bot token from the Developer Portal",
+    "discord_api_base": "an http(s) URL such as https://discord.com/api/v10",
+    "discord_gateway_url": "a ws(s) URL such as wss://gateway.discord.gg/",
     "dev_guild": "a guild (server) id, a positive integer",
     "shard_count": "a positive integer",
     "shard_ids": "comma-separated shard numbers or a range, e.g. 0,1 or 0-3",

@@ -96,6 +96,16 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
             "GUIDENEST_DEFAULT_CONFIDENCE: invalid value; expected strict",
         ),
         ("GUIDENEST_LOG_LEVEL", "LOUD", "GUIDENEST_LOG_LEVEL: invalid value; expected DEBUG"),
+        (
+            "GUIDENEST_DISCORD_API_BASE",
+            "discord.example",
+            "GUIDENEST_DISCORD_API_BASE: invalid value; expected an http(s) URL",
+        ),
+        (
+            "GUIDENEST_DISCORD_GATEWAY_URL",
+            "http://gw.example",
+            "GUIDENEST_DISCORD_GATEWAY_URL: invalid value; expected a ws(s) URL",
+        ),
         ("GUIDENEST_DNS_SERVERS", "dns.example", "GUIDENEST_DNS_SERVERS: invalid value; expected comma-separated IP"),
     ],
 )

@@ -89,7 +89,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     level = _level(args, settings)
     for question in questions:
-        result = service.current.matcher.match(question, level=level)
+        # The same cleaning as the bot's, so the same text gets the same answer.
+        result = service.current.matcher.match(clean_question(question), level=level)
         if args.json:
             print_json(result_json(question, result), lines=args.question is None)
         else:
@@ -135,9 +136,10 @@ def chat_reply(service: KnowledgeService, line: str, level: Confidence) -> str |
         return f"There is no {command} command here. /help lists the commands."
     if not text:
         return ""
-    if not clean_question(text):
+    question = clean_question(text)
+    if not question:
         return NOTHING_TO_LOOK_UP
-    return result_card(service.current.matcher.match(text, level=level)).to_text()
+    return result_card(service.current.matcher.match(question, level=level)).to_text()
 
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:

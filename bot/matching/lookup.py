@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.model import SECURITY_LABELS
+from bot.matching.normalize import strip_invisible
 
 if TYPE_CHECKING:
     from bot.knowledge.model import KnowledgeBase, PortRow, Provider
@@ -127,7 +128,8 @@ class _PortQuery:
 
 def _port_words(query: str) -> list[str]:
     # "ssl/tls", "pop-3" and "STARTTLS" all read the same; nothing is stripped as a host name here.
-    text = query.casefold().replace("pop-3", "pop3").replace("ssl/tls", "ssl")
+    # Invisible characters would split "99\u200b3" into two words.
+    text = strip_invisible(query).casefold().replace("pop-3", "pop3").replace("ssl/tls", "ssl")
     return re.findall(r"[a-z0-9]+", text)
 
 
@@ -223,6 +225,7 @@ def find_provider(knowledge: KnowledgeBase, name: str) -> list[tuple[Provider, f
     """Providers named by `name` (a name, alias, id, domain, host name or e-mail address; typos allowed), best
     first, with a score 0-100."""
     providers = knowledge.providers
+    name = strip_invisible(name)
     if not name.strip() or not providers:
         return []
     best: dict[int, float] = {}

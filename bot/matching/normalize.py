@@ -91,9 +91,13 @@ def focus(text: str) -> str:
     for line in rest.splitlines():
         if budget <= 0:
             break
-        if _ERROR_LINE.search(line):
-            picked.append(line[:budget])
-            budget -= len(picked[-1])
+        found = _ERROR_LINE.search(line)
+        if found:
+            # An overlong line (a log pasted without line breaks) keeps a window around the error.
+            start = max(0, found.start() - budget // 4) if len(line) > budget else 0
+            kept = line[start : start + budget]
+            picked.append(kept)
+            budget -= len(kept)
     return head + "\n" + "\n".join(picked)
 
 

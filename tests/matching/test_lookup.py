@@ -157,3 +157,10 @@ def test_every_shipped_autocomplete_value_finds_its_row(shipped_kb: KnowledgeBas
         assert len(find_ports(shipped_kb, value)) == 1
     for _, value in provider_choices(shipped_kb, ""):
         assert find_provider(shipped_kb, value)[0][0].id == value
+
+
+def test_invisible_characters_do_not_split_a_port_or_a_provider(fixture_kb: KnowledgeBase) -> None:
+    assert [row.port for row in find_ports(fixture_kb, "99\u200b3")] == [993]
+    found = find_provider(fixture_kb, "gm\u200bail")
+    assert found
+    assert found[0][0].id == "gmail"

@@ -280,7 +280,6 @@ def test_complete_with_nothing_typed_lists_entries_by_title(matcher: Matcher, fi
         "imap " * 20_000,
         "<@123456789012345678>",
         "[](https://example.com)",
-        "🙂 " * 5000 + "0x800CCC0E",
     ],
 )
 def test_bad_input_gives_a_sensible_result(matcher: Matcher, text: str) -> None:
@@ -290,6 +289,21 @@ def test_bad_input_gives_a_sensible_result(matcher: Matcher, text: str) -> None:
         assert result.query == text
     assert isinstance(matcher.complete(text), list)
     assert isinstance(matcher.explain(text), dict)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🙂 " * 5000 + "outlook says 0x800CCC0E",
+        "ok " * 3000 + "then smtplib said (535, b'5.7.8 Username and Password not accepted') " + "ok " * 3000,
+    ],
+    ids=["code-at-the-end-of-one-long-line", "error-in-the-middle-of-one-long-line"],
+)
+def test_an_error_buried_in_one_overlong_line_is_found(matcher: Matcher, text: str) -> None:
+    best = matcher.match(text).best
+    assert best is not None
+    assert best.entry.id in {"outlook-0x800ccc0e", "auth-failed-535"}
+    assert ("0x800CCC0E" in text) == (best.entry.id == "outlook-0x800ccc0e")
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\u200b\u200b", "😀😀😀", "```\n```", "\x00\x01"])
