@@ -12,16 +12,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from bot.matching.normalize import strip_invisible
 from bot.settings import Confidence, Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
-# The longest Discord message (with Nitro): nothing longer arrives, and the matcher's work stays bounded.
-
-# Invisible characters people paste along with error text (zero-width spaces and joiners, word joiner, BOM,
-# soft hyphen); they would split words for the matcher.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 # User, role and channel mentions: they name who is asked, not what.
 _MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>")
 # A fenced code block, optionally with a language tag on its first line; the error inside is what matters.
@@ -35,7 +31,7 @@ def clean_question(text: str) -> str:
 
     Returns "" when nothing is left (a bare mention, only emoji spacing, an empty code block).
     """
-    text = _INVISIBLE.sub("", text)
+    text = strip_invisible(text)  # the matcher's own list, so "nothing left" means the same to both
     text = _MENTION.sub(" ", text)
     text = _CODE_FENCE.sub(lambda m: f" {m.group(1)} ", text)
     text = _INLINE_CODE.sub(lambda m: m.group(1), text)
@@ -113,6 +109,8 @@ class Throttle:
         # (channel, entry) -> (until, message id of the answer that started the cooldown)
         self._cooling: dict[tuple[int, str], tuple[float, int]] = {}
         self._user_hits: dict[int, deque[float]] = {}
+        # The longest rate window asked about so far: pruning must keep every hit that may still count.
+        self._longest_window = 0.0
         self._since_prune = 0
 
     def cooling_answer(self, channel_id: int, entry_id: str) -> int | None:
@@ -140,10 +138,11 @@ class Throttle:
         if len(hits) >= limit:
             return False
         hits.append(now)
-        self._maybe_prune(window_seconds)
+        self._longest_window = max(self._longest_window, window_seconds)
+        self._maybe_prune()
         return True
 
-    def _maybe_prune(self, window_seconds: float = 3600.0) -> None:
+    def _maybe_prune(self) -> None:
         self._since_prune += 1
         if self._since_prune < self._PRUNE_EVERY:
             return
@@ -151,5 +150,5 @@ class Throttle:
         now = self._clock()
         self._cooling = {key: value for key, value in self._cooling.items() if value[0] > now}
         self._user_hits = {
-            user: hits for user, hits in self._user_hits.items() if hits and hits[-1] > now - window_seconds
+            user: hits for user, hits in self._user_hits.items() if hits and hits[-1] > now - self._longest_window
         }

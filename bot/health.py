@@ -73,13 +73,13 @@ def _header(name: str, help_text: str, kind: str) -> list[str]:
 
 
 def _render_counter(counter: Counter) -> list[str]:
-    lines = _header(counter.name, counter.help_text, "counter")
+    lines = _header(counter.name, counter.help_text, counter.kind)
     lines += [f"{counter.name}{_labels(labels)} {_number(value)}" for labels, value in counter.samples()]
     return lines
 
 
 def _render_histogram(histogram: Histogram) -> list[str]:
-    lines = _header(histogram.name, histogram.help_text, "histogram")
+    lines = _header(histogram.name, histogram.help_text, histogram.kind)
     for bound, count in histogram.cumulative():
         lines.append(f'{histogram.name}_bucket{{le="{_number(bound)}"}} {count}')
     lines.append(f"{histogram.name}_sum {_number(histogram.sum)}")

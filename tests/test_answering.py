@@ -25,6 +25,7 @@ class FakeClock:
         ("```text\n0x800CCC0E\n```", "0x800CCC0E"),
         ("I get `WRONG_VERSION_NUMBER` now", "I get WRONG_VERSION_NUMBER now"),
         ("sm\u200btp\u200d 5\u206087\ufeff", "smtp 587"),
+        ("\u2066smtp\u2069 \u061c587", "smtp 587"),  # isolates and the Arabic letter mark, as the matcher drops them
         ("  many\n\n  spaces\there ", "many spaces here"),
     ],
 )
@@ -133,6 +134,17 @@ def test_user_rate_limit_is_a_sliding_window() -> None:
     assert not throttle.allow_user(7, limit=2, window_seconds=60)
     clock.now += 30.1  # the first two fall out of the window
     assert throttle.allow_user(7, limit=2, window_seconds=60)
+
+
+def test_pruning_keeps_hits_inside_a_long_rate_window() -> None:
+    # Answers noted elsewhere trigger a prune; a user's hit from over an hour ago still counts in a 2 h window.
+    clock = FakeClock()
+    throttle = Throttle(clock)
+    assert throttle.allow_user(7, limit=1, window_seconds=7200)
+    clock.now += 4000
+    for index in range(Throttle._PRUNE_EVERY):
+        throttle.note_answer(1, f"entry-{index}", message_id=index, cooldown_seconds=0)
+    assert not throttle.allow_user(7, limit=1, window_seconds=7200)
 
 
 def test_throttle_forgets_old_records() -> None:

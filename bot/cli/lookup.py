@@ -12,7 +12,7 @@ from bot.render import no_provider_card, port_card, provider_card
 if TYPE_CHECKING:
     import argparse
 
-    from bot.knowledge.model import KnowledgeBase
+    from bot.knowledge.model import KnowledgeBase, Provider
     from bot.settings import Settings
 
 
@@ -42,7 +42,11 @@ def port_reply(knowledge: KnowledgeBase, query: str) -> str:
 
 
 def provider_reply(knowledge: KnowledgeBase, name: str) -> str:
-    found = find_provider(knowledge, name)
+    return _provider_text(find_provider(knowledge, name), name)
+
+
+def _provider_text(found: list[tuple[Provider, float]], name: str) -> str:
+    """The best match's settings, or what to type instead when nothing matched."""
     return (provider_card(found[0][0]) if found else no_provider_card(name)).to_text()
 
 
@@ -68,5 +72,5 @@ def run_provider(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json([{**asdict(provider), "score": score} for provider, score in found[:1]] if found else [])
     else:
-        print((provider_card(found[0][0]) if found else no_provider_card(name)).to_text())
+        print(_provider_text(found, name))
     return 0 if found else 1

@@ -9,14 +9,25 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import yaml
 
-from bot.knowledge.model import Entry, KnowledgeBase, PortRow, Provider, ServerSetting, Source
+from bot.knowledge.model import (
+    Direction,
+    Entry,
+    KnowledgeBase,
+    PortRow,
+    Protocol,
+    Provider,
+    Security,
+    ServerSetting,
+    Source,
+    Status,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
     from pathlib import Path
 
 ENTRY_DIR = "entries"
@@ -28,10 +39,10 @@ MAX_ANSWER = 4096  # a Discord embed description
 ADVISED_ANSWER = 1200  # longer answers get read less; a warning, not an error
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-PROTOCOLS = ("IMAP", "POP3", "SMTP")
-SECURITIES = ("ssl", "starttls", "none")
-DIRECTIONS = ("incoming", "outgoing")
-STATUSES = ("recommended", "acceptable", "legacy", "often-blocked", "unofficial")
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
+SECURITIES: tuple[str, ...] = get_args(Security)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+STATUSES: tuple[str, ...] = get_args(Status)
 
 Path_ = tuple[str | int, ...]
 
@@ -452,8 +463,8 @@ def _read_providers(path: Path, entry_ids: set[str], problems: list[Problem]) ->
 # --- The whole knowledge base -------------------------------------------------------------------------------
 
 
-def entry_files(root: Path) -> Iterator[Path]:
-    return iter(sorted((root / ENTRY_DIR).glob("*.md")))
+def entry_files(root: Path) -> list[Path]:
+    return sorted((root / ENTRY_DIR).glob("*.md"))
 
 
 def check_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
@@ -462,11 +473,13 @@ def check_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     if not (root / ENTRY_DIR).is_dir():
         problems.append(Problem(root / ENTRY_DIR, 1, "the entries folder is missing"))
         return None, problems
-    read = [result for path in entry_files(root) if (result := _read_entry(path, problems)) is not None]
+    paths = entry_files(root)
+    read = [result for path in paths if (result := _read_entry(path, problems)) is not None]
     if not read and not problems:
         problems.append(Problem(root / ENTRY_DIR, 1, "there are no entries"))
     _check_across_entries(read, problems)
-    entry_ids = {path.stem for path in entry_files(root)}
+    # Every file's id, read or not: a table row naming a broken entry is that entry's problem, not the row's.
+    entry_ids = {path.stem for path in paths}
     ports = _read_ports(root / PORTS_FILE, entry_ids, problems)
     providers = _read_providers(root / PROVIDERS_FILE, entry_ids, problems)
     problems.sort(key=lambda p: (str(p.path), p.line))

@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+# The values a table may hold; the loader checks files against these same lists.
 Protocol = Literal["IMAP", "POP3", "SMTP"]
 Security = Literal["ssl", "starttls", "none"]
+Direction = Literal["incoming", "outgoing"]
+Status = Literal["recommended", "acceptable", "legacy", "often-blocked", "unofficial"]
 
 SECURITY_LABELS: Mapping[str, str] = {
     "ssl": "SSL/TLS (implicit TLS)",
@@ -43,8 +46,8 @@ class PortRow:
     protocol: Protocol
     port: int
     security: Security
-    direction: Literal["incoming", "outgoing"]
-    status: Literal["recommended", "acceptable", "legacy", "often-blocked", "unofficial"]
+    direction: Direction
+    status: Status
     name: str
     standard: str
     notes: str

@@ -47,9 +47,7 @@ class KnowledgeService:
     def reload(self) -> ReloadReport:
         """Load `root` again; on any error raise KnowledgeError and keep serving the old knowledge."""
         snapshot, warnings = self._build()
-        self.current, self.warnings = (
-            snapshot,
-            warnings,
-        )  # readers see the old snapshot or the new, never a mix
+        # One assignment of a built snapshot: readers see the old one or the new, never a mix.
+        self.current, self.warnings = snapshot, warnings
         log.info("knowledge reloaded: %d entries", len(snapshot.knowledge.entries))
         return ReloadReport(len(snapshot.knowledge.entries), warnings)

@@ -178,9 +178,10 @@ def port_choices(knowledge: KnowledgeBase, query: str, limit: int = 25) -> list[
         chosen = rows
     else:
         chosen = find_ports(knowledge, query)
-        typed = " ".join(_port_words(query))
+        words = _port_words(query)
+        typed = " ".join(words)
         # A number being typed ("99") matches the ports it begins.
-        digits = [w for w in _port_words(query) if w.isdigit()]
+        digits = [w for w in words if w.isdigit()]
         chosen += [r for r in rows if r not in chosen and any(str(r.port).startswith(d) for d in digits)]
         labels = [port_label(r).casefold() for r in rows]
         for _, _score, index in process.extract(

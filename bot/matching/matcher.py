@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -46,7 +46,7 @@ from bot.matching.vocabulary import (
 from bot.settings import Confidence
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from bot.knowledge.model import Entry, KnowledgeBase, Provider
 
@@ -140,22 +140,34 @@ def _apply_synonyms(tokens: Iterable[str]) -> list[str]:
     return out
 
 
+_Found = TypeVar("_Found")
+
+
+def _longest_runs(
+    tokens: Sequence[str], table: Mapping[tuple[str, ...], _Found], longest: int
+) -> Iterator[tuple[_Found | None, str]]:
+    """Walk `tokens` taking, at each place, the longest run of them that `table` knows (its value, "");
+    a token that starts no known run comes alone (None, the token)."""
+    i = 0
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            found = table.get(tuple(tokens[i : i + size]))
+            if found:
+                yield found, ""
+                i += size
+                break
+        else:
+            yield None, tokens[i]
+            i += 1
+
+
 _LONGEST_PHRASE = max(len(key) for key in PHRASES)
 
 
 def _merge_phrases(tokens: Sequence[str]) -> list[str]:
     out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        for size in range(min(_LONGEST_PHRASE, len(tokens) - i), 0, -1):
-            replacement = PHRASES.get(tuple(tokens[i : i + size]))
-            if replacement is not None:
-                out.extend(replacement.split())
-                i += size
-                break
-        else:
-            out.append(tokens[i])
-            i += 1
+    for replacement, token in _longest_runs(tokens, PHRASES, _LONGEST_PHRASE):
+        out.extend(replacement.split() if replacement is not None else (token,))
     return out
 
 
@@ -233,17 +245,11 @@ class _ProviderNames:
                 for provider_id in sorted(self.by_domain.get(".".join(parts[start:]), ())):
                     found[provider_id] = None
         rest: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for size in range(min(self.longest, len(tokens) - i), 0, -1):
-                named = self.by_terms.get(tuple(tokens[i : i + size]))
-                if named:
-                    found.update(dict.fromkeys(sorted(named)))
-                    i += size
-                    break
+        for named, token in _longest_runs(tokens, self.by_terms, self.longest):
+            if named is not None:
+                found.update(dict.fromkeys(sorted(named)))
             else:
-                rest.append(tokens[i])
-                i += 1
+                rest.append(token)
         return list(found), rest
 
 
@@ -487,7 +493,7 @@ class Matcher:
         labels: list[tuple[int, str]] = []
         for index, entry in enumerate(self._entries):
             for text in (entry.title, entry.id.replace("-", " "), *entry.asks, *entry.errors):
-                labels.append((index, " ".join(norm_of(text).tokens)))
+                labels.append((index, norm_of(text).text))
         self._label_entries: tuple[int, ...] = tuple(i for i, _ in labels)
         self._label_texts: tuple[str, ...] = tuple(text for _, text in labels)
 
@@ -657,9 +663,9 @@ class Matcher:
                 if entry not in coded and self._entry_has_codes[entry]:
                     best[entry] -= OTHER_CODE_PENALTY
 
-    def _ranked(self, text: str, keep: int) -> tuple[list[Scored], _Terms]:
-        """The `keep` best entries for `text`, best first; ties go to the entry id that sorts first."""
-        terms = self._analyzer.analyze(normalize(text), correct=True)
+    def _ranked(self, norm: Normalized, keep: int) -> tuple[list[Scored], _Terms]:
+        """The `keep` best entries for a normalized message, best first; ties go to the entry id that sorts first."""
+        terms = self._analyzer.analyze(norm, correct=True)
         # Entries far below the floor matter neither for the ranking nor for the margin: drop them early.
         scores = {e: round(s, 1) for e, s in self._score(terms).items() if s >= NEAR_FLOOR / 2}
         # Entries are indexed in id order, so the index breaks ties like the id would.
@@ -668,7 +674,7 @@ class Matcher:
 
     def match(self, text: str, *, level: Confidence = Confidence.NORMAL, limit: int = 5) -> MatchResult:
         """Rank the entries for `text` and decide whether the bot may answer it unasked at `level`."""
-        scored, terms = self._ranked(text, keep=max(limit, 3))
+        scored, terms = self._ranked(normalize(text), keep=max(limit, 3))
         ranked = tuple(s for s in scored if s.score >= FLOOR)[: max(limit, 1)]
         near = () if ranked else tuple(s for s in scored if s.score >= NEAR_FLOOR)[:3]
         confident = self._confident(scored, terms, _LEVELS[Confidence(level)])
@@ -691,10 +697,11 @@ class Matcher:
     def complete(self, text: str, limit: int = 25) -> list[Scored]:
         """Entries for an autocomplete list; what has been typed so far may end in half a word."""
         limit = max(limit, 0)
-        typed = " ".join(normalize(text).tokens)
+        norm = normalize(text)  # read once: the ranking and the label search share it
+        typed = norm.text
         if not typed:
             return [Scored(e, 0.0) for e in sorted(self._entries, key=lambda e: (e.title.casefold(), e.id))][:limit]
-        best: dict[int, float] = {self._position[s.entry.id]: s.score for s in self._ranked(text, keep=limit)[0]}
+        best: dict[int, float] = {self._position[s.entry.id]: s.score for s in self._ranked(norm, keep=limit)[0]}
         for label, similarity, position in process.extract(
             typed,
             self._label_texts,
@@ -711,7 +718,7 @@ class Matcher:
 
     def explain(self, text: str) -> dict[str, object]:
         """What the matcher made of `text`: terms, signals and best phrasings (for tuning and `--explain`)."""
-        scored, terms = self._ranked(text, keep=5)
+        scored, terms = self._ranked(normalize(text), keep=5)
         phrase_scores = self._bag_scores(terms)[0] if terms.terms else {}
         best_phrase: dict[int, tuple[float, str]] = {}
         for index, score in sorted(phrase_scores.items(), key=lambda item: (-item[1], item[0])):

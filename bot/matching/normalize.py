@@ -101,13 +101,21 @@ def focus(text: str) -> str:
     return head + "\n" + "\n".join(picked)
 
 
+def _hex_code(match: re.Match[str]) -> str:
+    return "0x" + (match.group(1) or match.group(2))
+
+
+def _smtp_code(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {match.group(2)}"
+
+
 def canonical_code(code: str) -> str:
     """One spelling per error code: `0X800CCC0E`/`800ccc0e` → `0x800ccc0e`, `535-5.7.8` → `535 5.7.8`."""
     text = code.strip().casefold()
     if match := _HEX_CODE.fullmatch(text):
-        return "0x" + (match.group(1) or match.group(2))
+        return _hex_code(match)
     if match := _SMTP_CODE.fullmatch(text):
-        return f"{match.group(1)} {match.group(2)}"
+        return _smtp_code(match)
     return " ".join(text.split())
 
 
@@ -151,8 +159,8 @@ def clean(text: str) -> tuple[str, tuple[str, ...]]:
     text = _SHORTCODE.sub(" ", text)
     domains: list[str] = []
     text = _take_hosts(text, domains)
-    text = _SMTP_CODE.sub(r" \1 \2 ", text)
-    text = _HEX_CODE.sub(lambda m: f" 0x{m.group(1) or m.group(2)} ", text)
+    text = _SMTP_CODE.sub(lambda m: f" {_smtp_code(m)} ", text)
+    text = _HEX_CODE.sub(lambda m: f" {_hex_code(m)} ", text)
     text = _POSSESSIVE.sub("", text)  # gmail's → gmail
     text = _APOSTROPHE.sub("", text)  # doesn't → doesnt, so contractions stay one word
     return text, tuple(dict.fromkeys(domains))
@@ -161,11 +169,9 @@ def clean(text: str) -> tuple[str, tuple[str, ...]]:
 def normalize(text: str) -> Normalized:
     """Clean `text` and split it into tokens: words, numbers, hex codes and enhanced status codes."""
     cleaned, domains = clean(text)
-    codes: set[str] = set()
-    for match in _SMTP_CODE.finditer(cleaned):
-        codes.add(f"{match.group(1)} {match.group(2)}")
+    codes = {_smtp_code(m) for m in _SMTP_CODE.finditer(cleaned)}
     codes.update(m.group(1) for m in _ENHANCED.finditer(cleaned))
-    codes.update("0x" + (m.group(1) or m.group(2)) for m in _HEX_CODE.finditer(cleaned))
+    codes.update(_hex_code(m) for m in _HEX_CODE.finditer(cleaned))
     tokens = tuple(_TOKEN.findall(cleaned.replace("_", " ")))
     numbers = tuple(int(t) for t in tokens if t.isdigit() and len(t) <= 5 and 0 < int(t) <= 65535)
     return Normalized(" ".join(tokens), tokens, frozenset(codes), numbers, domains)
