@@ -22,6 +22,7 @@ from bot.exts.common import (
     observe_latency,
     response_message_id,
     rules_for,
+    send_ephemeral,
     snapshot,
     text_embed,
 )
@@ -60,11 +61,7 @@ class Ask(commands.Cog):
         started = time.perf_counter()
         text = clean_question(question)
         if not text:
-            await interaction.response.send_message(
-                embed=text_embed("Nothing to look up", EMPTY_QUESTION, colour=COLOUR_ERROR),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
+            await send_ephemeral(interaction, text_embed("Nothing to look up", EMPTY_QUESTION, colour=COLOUR_ERROR))
             return
         config = await guild_config(self.bot, interaction.guild_id)
         rules = rules_for(self.bot, config)

@@ -54,6 +54,20 @@ def text_embed(title: str, description: str, *, colour: discord.Colour = COLOUR_
     return card_embed(Card(title=shorten(title, 256), description=shorten(description, 4096)), colour=colour)
 
 
+def fit_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` characters (at least the first, shortened)."""
+    if not lines:
+        return ""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept) or shorten(lines[0], limit)
+
+
 # --- The services the app factory puts on the bot ----------------------------------------------------------
 
 
@@ -147,9 +161,14 @@ async def response_message_id(
         return None
 
 
-async def send_ephemeral(interaction: discord.Interaction, embed: discord.Embed) -> None:
+async def send_ephemeral(
+    interaction: discord.Interaction, embed: discord.Embed, *, view: discord.ui.View | None = None
+) -> None:
     """An ephemeral reply, as a response or, when the interaction was already answered, as a follow-up."""
+    shown_view = view or discord.utils.MISSING
     if interaction.response.is_done():
-        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(embed=embed, view=shown_view, ephemeral=True, allowed_mentions=NO_MENTIONS)
     else:
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(
+            embed=embed, view=shown_view, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )

@@ -117,11 +117,7 @@ class ServerConfig(
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
         config = await app_of(self.bot).storage.guild_config(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=card_embed(settings_card(self.bot, config), colour=COLOUR_INFO),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await send_ephemeral(interaction, card_embed(settings_card(self.bot, config), colour=COLOUR_INFO))
 
     @app_commands.command(
         name="channel", description="Turn answering on its own on or off in a channel or forum"

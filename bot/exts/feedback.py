@@ -24,6 +24,7 @@ from bot.exts.common import (
     app_of,
     card_embed,
     count,
+    send_ephemeral,
     snapshot,
     text_embed,
 )
@@ -150,11 +151,7 @@ class VoteButton(
         record = await bot.storage.answer(message.id)
         entry_id = self.entry_id or (record.entry_id if record is not None else None)
         if entry_id is None:
-            await interaction.response.send_message(
-                embed=text_embed("Can't rate this", "I no longer know which answer this was."),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
+            await send_ephemeral(interaction, text_embed("Can't rate this", "I no longer know which answer this was."))
             return
         await bot.storage.record_vote(
             message_id=message.id,
@@ -165,10 +162,8 @@ class VoteButton(
         )
         count(bot, "votes_helpful" if self.helpful else "votes_not_helpful")
         if self.helpful:
-            await interaction.response.send_message(
-                embed=text_embed("Thanks!", "Glad it helped. Your vote is noted.", colour=COLOUR_ANSWER),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
+            await send_ephemeral(
+                interaction, text_embed("Thanks!", "Glad it helped. Your vote is noted.", colour=COLOUR_ANSWER)
             )
             return
         knowledge = snapshot(bot).knowledge
@@ -191,15 +186,14 @@ class VoteButton(
             candidate_ids = list(entry.related)
         others = [(e, None) for cid in candidate_ids if (e := knowledge.entry(cid)) is not None]
         if not others:
-            await interaction.response.send_message(
-                embed=text_embed(
+            await send_ephemeral(
+                interaction,
+                text_embed(
                     "Thanks for telling me",
                     "Noted for the people who maintain my answers. Try `/ask` with the exact error text, "
                     "or ask in the help channel.",
                     colour=COLOUR_UNSURE,
                 ),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
             )
             return
         listing = "\n".join(f"• **{e.title}**" for e, _ in others[:MAX_SELECT_OPTIONS])
@@ -215,9 +209,7 @@ class VoteButton(
             colour=COLOUR_UNSURE,
         )
         view = answer_view(entry_id=None, owner_id=interaction.user.id, alternatives=others)
-        await interaction.response.send_message(
-            embed=embed, view=view or discord.utils.MISSING, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await send_ephemeral(interaction, embed, view=view)
 
 
 class AlternativesSelect(
@@ -254,21 +246,14 @@ class AlternativesSelect(
         score = float(score_text) if score_text else None
         entry = snapshot(interaction.client).knowledge.entry(entry_id)
         if entry is None:
-            await interaction.response.send_message(
-                embed=text_embed("Answer gone", "That answer was removed from the knowledge base since."),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
+            await send_ephemeral(
+                interaction, text_embed("Answer gone", "That answer was removed from the knowledge base since.")
             )
             return
         embed = card_embed(picked_card(entry, score), colour=COLOUR_ANSWER)
         if interaction.user.id != self.owner_id:
             # Someone else's answer stays as it is; the reader gets the pick privately, with its own buttons.
-            await interaction.response.send_message(
-                embed=embed,
-                view=answer_view(entry_id=entry.id) or discord.utils.MISSING,
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
+            await send_ephemeral(interaction, embed, view=answer_view(entry_id=entry.id))
             return
         options = [
             discord.SelectOption(

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.common import COLOUR_INFO, NO_MENTIONS, card_embed
+from bot.exts.common import COLOUR_INFO, card_embed, send_ephemeral
 from bot.render import Card, Field
 
 if TYPE_CHECKING:
@@ -61,9 +61,7 @@ class Help(commands.Cog):
 
     @app_commands.command(name="help", description="What this bot does and how to use it")
     async def help(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(
-            embed=card_embed(HELP_CARD, colour=COLOUR_INFO), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await send_ephemeral(interaction, card_embed(HELP_CARD, colour=COLOUR_INFO))
 
 
 async def setup(bot: GuideNestBot) -> None:

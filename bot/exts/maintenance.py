@@ -17,7 +17,9 @@ from bot.exts.common import (
     NO_MENTIONS,
     app_of,
     card_embed,
+    fit_lines,
     require_moderator,
+    send_ephemeral,
     snapshot,
 )
 from bot.knowledge.loader import KnowledgeError, Problem
@@ -44,36 +46,22 @@ def misses_text(misses: list[MissRow]) -> str:
         reason = "👎" if miss.reason == "downvoted" else "no match"
         text = escape_markdown(shorten(" ".join(miss.text.split()), MISS_TEXT_SHOWN))
         lines.append(f"**{miss.count}\u00d7** {text} ({reason}{closest}{score})")
-    return _fit_lines(lines, FIELD_VALUE_LIMIT)
+    return fit_lines(lines, FIELD_VALUE_LIMIT)
 
 
 def feedback_text(worst: list[EntryFeedback]) -> str:
     if not worst:
         return "No votes yet."
-    return _fit_lines(
+    return fit_lines(
         [f"`{row.entry_id}` — 👎 {row.not_helpful} · 👍 {row.helpful}" for row in worst], FIELD_VALUE_LIMIT
     )
-
-
-def _fit_lines(lines: list[str], limit: int) -> str:
-    """As many whole lines as fit in `limit` characters (at least the first, shortened)."""
-    if not lines:
-        return ""
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        if used + len(line) + 1 > limit:
-            break
-        kept.append(line)
-        used += len(line) + 1
-    return "\n".join(kept) or shorten(lines[0], limit)
 
 
 def format_problems(problems: list[Problem], root: Path, limit: int) -> str:
     """Problems as `file:line: message` lines in a code block, as many as fit in `limit` characters."""
     # A backtick in a message would end the code block early.
     lines = [problem.format(root).replace("`", "\u02cb") for problem in problems]
-    body = _fit_lines(lines, limit - 60)
+    body = fit_lines(lines, limit - 60)
     shown = body.count("\n") + 1
     more = f"\n… and {len(lines) - shown} more" if shown < len(lines) else ""
     return f"```\n{body}{more}\n```"
@@ -112,9 +100,7 @@ class KnowledgeMaintenance(
             ),
             footer="Misses are questions I didn't answer confidently, and answers someone rated 👎.",
         )
-        await interaction.response.send_message(
-            embed=card_embed(card, colour=COLOUR_INFO), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await send_ephemeral(interaction, card_embed(card, colour=COLOUR_INFO))
 
     @app_commands.command(
         name="reload", description="Reload the knowledge files; errors keep the current knowledge"

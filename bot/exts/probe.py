@@ -36,8 +36,10 @@ from bot.exts.common import (
     app_of,
     card_embed,
     count,
+    fit_lines,
     is_moderator,
     require_moderator,
+    send_ephemeral,
     snapshot,
     text_embed,
 )
@@ -278,15 +280,7 @@ def history_card(rows: list[ProbeAuditRow]) -> Card:
     if not rows:
         description = "No probes on this server yet. Moderators run them with `/probe` and `/mailsettings`."
     else:
-        lines: list[str] = []
-        used = 0
-        for row in rows:
-            line = history_line(row)
-            if used + len(line) + 1 > DESCRIPTION_LIMIT:
-                break
-            lines.append(line)
-            used += len(line) + 1
-        description = "\n".join(lines)
+        description = fit_lines([history_line(row) for row in rows], DESCRIPTION_LIMIT)
     return Card(
         title="Recent probes on this server",
         description=description,
@@ -379,7 +373,7 @@ class Probe(commands.Cog):
             # Deferred: a follow-up would take the deferral's visibility anyway, so say it in its place.
             await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
         else:
-            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await send_ephemeral(interaction, embed)
 
     async def _failed(self, interaction: discord.Interaction, *, action: str, target: str, started: float) -> None:
         """A bug, not a finding (already logged): audited, and the "thinking…" message never left hanging."""
@@ -409,8 +403,15 @@ class Probe(commands.Cog):
         started: float,
         work: Callable[[], Awaitable[ResultT]],
     ) -> ResultT | None:
-        """Defer, run `work` inside the guard, and answer refusals and failures; None when already answered."""
-        user_key, guild_key = self._keys(interaction)
+        """Check the limits, defer, run `work` inside the guard, and answer refusals and failures; None when
+        already answered."""
+        user_key = str(interaction.user.id)
+        guild_key = str(interaction.guild_id) if interaction.guild_id is not None else None
+        try:
+            self.guard.check(user_key, guild_key, target_key)  # refuse now, before "thinking…"
+        except ProbeRefused as exc:
+            await self._refuse(interaction, exc.reason, action=action, target=audit_target, started=started)
+            return None
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
             async with self.guard.admit(user_key, guild_key, target_key):
@@ -424,10 +425,6 @@ class Probe(commands.Cog):
             return None
         count(self.bot, "probes")
         return result
-
-    def _keys(self, interaction: discord.Interaction) -> tuple[str, str | None]:
-        guild = str(interaction.guild_id) if interaction.guild_id is not None else None
-        return str(interaction.user.id), guild
 
     @app_commands.command(
         name="probe", description="Check a mail server: DNS, connection, TLS, greeting, certificate (moderators)"
@@ -454,15 +451,13 @@ class Probe(commands.Cog):
     ) -> None:
         started = time.perf_counter()
         settings = app_of(self.bot).settings
-        user_key, guild_key = self._keys(interaction)
-        audit_target = typed_target(host, port, protocol, security)
         try:
             target = parse_target(host, port, protocol, security, settings)
-            audit_target = target_text(target)
-            self.guard.check(user_key, guild_key, target.key)  # refuse now, before "thinking…"
         except ProbeRefused as exc:
+            audit_target = typed_target(host, port, protocol, security)
             await self._refuse(interaction, exc.reason, action="probe", target=audit_target, started=started)
             return
+        audit_target = target_text(target)
         result = await self._run_guarded(
             interaction,
             action="probe",
@@ -496,9 +491,7 @@ class Probe(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None  # guild_only and the moderator check
         rows = await app_of(self.bot).storage.probe_history(interaction.guild_id, limit=limit)
-        await interaction.response.send_message(
-            embed=card_embed(history_card(rows), colour=COLOUR_INFO), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await send_ephemeral(interaction, card_embed(history_card(rows), colour=COLOUR_INFO))
 
     @app_commands.command(name="mailsettings", description="Find a mail domain's incoming and outgoing server settings")
     @app_commands.describe(
@@ -516,19 +509,16 @@ class Probe(commands.Cog):
     ) -> None:
         started = time.perf_counter()
         settings = app_of(self.bot).settings
-        user_key, guild_key = self._keys(interaction)
-        audit_target = typed_target(domain, None, None, None)
         try:
             name = normalize_domain(domain)
-            audit_target = name
-            self.guard.check(user_key, guild_key, name)
         except ProbeRefused as exc:
+            audit_target = typed_target(domain, None, None, None)
             await self._refuse(interaction, exc.reason, action="discover", target=audit_target, started=started)
             return
         result = await self._run_guarded(
             interaction,
             action="discover",
-            audit_target=audit_target,
+            audit_target=name,
             target_key=name,
             private=private,
             started=started,

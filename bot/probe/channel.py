@@ -137,14 +137,6 @@ class Channel:
     def pending_bytes(self) -> bytes:
         return bytes(self._buffer)
 
-    async def read_any(self) -> bytes:
-        """Whatever arrives next (used to sample an unexpected greeting)."""
-        if not self._buffer:
-            await self._fill()
-        data = bytes(self._buffer[: self._line_limit])
-        del self._buffer[: self._line_limit]
-        return data
-
     async def start_tls(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
         """Run the TLS handshake on this connection. Raises ssl.SSLError, ConnectionClosedError or
         PlaintextReplyError."""
@@ -178,7 +170,7 @@ class Channel:
             except ssl.SSLCertVerificationError:
                 raise
             except ssl.SSLError as exc:
-                if _looks_like_plaintext(exc) and captured and not _is_tls_record(bytes(captured)):
+                if _looks_like_plaintext(exc) and captured and not is_tls_record(bytes(captured)):
                     raise PlaintextReplyError(str(exc), bytes(captured)) from exc
                 raise
         await self._flush()
@@ -201,6 +193,6 @@ def _looks_like_plaintext(error: ssl.SSLError) -> bool:
     } or ("wrong version number" in text or "record layer failure" in text)
 
 
-def _is_tls_record(data: bytes) -> bool:
-    # Content types 20-23 with major version 3: a real TLS record (an alert, say) rather than plain text.
+def is_tls_record(data: bytes) -> bool:
+    """Content types 20-23 with major version 3: a real TLS record (an alert, say) rather than plain text."""
     return len(data) >= 2 and 20 <= data[0] <= 23 and data[1] == 3

@@ -105,19 +105,19 @@ def _timeout(result: ProbeResult, stage: Stage) -> Diagnosis:
             "connection-timeout-firewall",
         )
     if stage is Stage.GREETING:
-        if target.security is not Security.SSL and target.port in IMPLICIT_TLS_PORTS:
-            return _expects_tls_first(result)
-        if target.security is not Security.SSL:
+        if target.security is Security.SSL:
             return Diagnosis(
-                f"The server accepted the connection on port {target.port} but sent no greeting within "
-                f"{_seconds(result)}. It may expect SSL/TLS from the start (try SSL/TLS), or something in "
-                "between holds the connection.",
-                "port-security-mismatch",
+                f"The SSL/TLS connection worked, but the server sent no {PROTOCOL_LABELS[target.protocol]} "
+                f"greeting within {_seconds(result)}.",
+                "server-disconnected",
             )
+        if target.port in IMPLICIT_TLS_PORTS:
+            return _expects_tls_first(result)
         return Diagnosis(
-            f"The SSL/TLS connection worked, but the server sent no {PROTOCOL_LABELS[target.protocol]} "
-            f"greeting within {_seconds(result)}.",
-            "server-disconnected",
+            f"The server accepted the connection on port {target.port} but sent no greeting within "
+            f"{_seconds(result)}. It may expect SSL/TLS from the start (try SSL/TLS), or something in "
+            "between holds the connection.",
+            "port-security-mismatch",
         )
     if stage is Stage.TLS and target.security is Security.SSL:
         return Diagnosis(
@@ -240,26 +240,23 @@ def _unexpected(result: ProbeResult, message: str) -> Diagnosis:
 
 def _closed(result: ProbeResult, stage: Stage) -> Diagnosis:
     target = result.target
-    smtp = target.protocol is MailProtocol.SMTP
     if stage is Stage.GREETING and target.security is not Security.SSL and target.port in IMPLICIT_TLS_PORTS:
         return _expects_tls_first(result)
+    entry = "smtp-server-disconnected" if target.protocol is MailProtocol.SMTP else "server-disconnected"
     if stage is Stage.TLS:
         return Diagnosis(
             "The server closed the connection during the SSL/TLS handshake: it may not accept this "
             f"security mode on port {target.port} (SSL/TLS on {_ssl_port(target.protocol)}, STARTTLS on "
             f"{_starttls_port(target.protocol)}), or it rejects the TLS versions offered.",
-            "smtp-server-disconnected" if smtp else "server-disconnected",
+            entry,
         )
     if stage is Stage.GREETING:
         return Diagnosis(
             "The server closed the connection before greeting: it may limit connections per address or "
             "block this network. Try again later, or from another network.",
-            "smtp-server-disconnected" if smtp else "server-disconnected",
+            entry,
         )
-    return Diagnosis(
-        f"The server closed the connection during the {stage.value.replace('_', ' ')} step.",
-        "smtp-server-disconnected" if smtp else "server-disconnected",
-    )
+    return Diagnosis(f"The server closed the connection during the {stage.value.replace('_', ' ')} step.", entry)
 
 
 def diagnose(result: ProbeResult) -> Diagnosis:

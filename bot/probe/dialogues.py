@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, ClassVar
 
-from bot.probe.channel import LimitExceededError
+from bot.probe.channel import LimitExceededError, is_tls_record
 from bot.probe.model import MailProtocol
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def identify(data: bytes) -> str:
     if not head:
         return "nothing"
     upper = head.upper()
-    if len(head) >= 2 and 20 <= head[0] <= 23 and head[1] == 3:
+    if is_tls_record(head):
         return "tls"
     if upper.startswith((b"HTTP/", b"<!DOCTYPE", b"<HTML")):
         return "http"

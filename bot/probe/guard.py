@@ -43,6 +43,13 @@ def format_wait(seconds: float) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+def _hourly_wait(starts: deque[float] | None, cap: int, now: float) -> float | None:
+    """Seconds until the oldest start leaves the hour when `starts` has reached `cap`; None below it."""
+    if starts is None or len(starts) < cap:
+        return None
+    return HOUR - (now - starts[0])
+
+
 class ProbeGuard:
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -71,9 +78,8 @@ class ProbeGuard:
                     del table[key]
 
     def _check_target(self, target_key: str, now: float) -> None:
-        starts = self._target_starts.get(target_key)
-        if starts is not None and len(starts) >= self._target_cap:
-            wait = HOUR - (now - starts[0])
+        wait = _hourly_wait(self._target_starts.get(target_key), self._target_cap, now)
+        if wait is not None:
             times = "once" if self._target_cap == 1 else f"{self._target_cap} times"
             raise ProbeRefused(
                 f"{target_key} has been probed {times} in the last hour (counting every server the bot is "
@@ -86,14 +92,13 @@ class ProbeGuard:
         self._forget_old(now)
         last = self._user_last.get(user_key)
         if last is not None:
-            wait = self._cooldown - (now - last)
             raise ProbeRefused(
-                f"You can run one probe every {format_wait(self._cooldown)}; try again in {format_wait(wait)}."
+                f"You can run one probe every {format_wait(self._cooldown)}; try again in "
+                f"{format_wait(self._cooldown - (now - last))}."
             )
         if guild_key is not None:
-            starts = self._guild_starts.get(guild_key)
-            if starts is not None and len(starts) >= self._guild_cap:
-                wait = HOUR - (now - starts[0])
+            wait = _hourly_wait(self._guild_starts.get(guild_key), self._guild_cap, now)
+            if wait is not None:
                 raise ProbeRefused(
                     f"This server has used its {self._guild_cap} probes for the hour; the next one is "
                     f"possible in {format_wait(wait)}."

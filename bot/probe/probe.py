@@ -71,6 +71,12 @@ def _timeout_message(stage: Stage, seconds: float) -> str:
     }.get(stage, f"the server stopped answering during {stage.value} (limit {limit})")
 
 
+def _timeout_error(stage: Stage, seconds: float) -> ProbeError:
+    # Out of time while resolving, the name could not be looked up: a DNS failure to the member.
+    kind = ErrorKind.DNS_FAILED if stage is Stage.DNS else ErrorKind.TIMEOUT
+    return ProbeError(stage, kind, _timeout_message(stage, seconds))
+
+
 def _order(addresses: Sequence[IPAddress]) -> list[IPAddress]:
     # IPv4 first: a bot host without IPv6 routes would otherwise fail on reachable servers.
     return sorted(addresses, key=lambda address: address.version)
@@ -291,11 +297,13 @@ async def _probe_addresses(
     limit_seconds: float,
     deadline: float,
 ) -> None:
+    ordered = _order(addresses)
+    result.address = str(ordered[0])
     verify_error: str | None = None
     for verify in (True, False):
         attempt = _Attempt(target, settings, result, clock, deadline)
         try:
-            await attempt.run(addresses, verify=verify)
+            await attempt.run(ordered, verify=verify)
         except ssl.SSLCertVerificationError as exc:
             # Ask again without verification, to report who the certificate names and why it failed.
             verify_error = exc.verify_message or str(exc)
@@ -305,7 +313,7 @@ async def _probe_addresses(
             result.starttls_offered = None
             continue
         except TimeoutError:
-            result.error = ProbeError(clock.current, ErrorKind.TIMEOUT, _timeout_message(clock.current, limit_seconds))
+            result.error = _timeout_error(clock.current, limit_seconds)
         except Exception as exc:  # noqa: BLE001 - hostile servers: every failure becomes a reported result
             result.error = _failure_from(exc, clock.current, attempt.channel, result)
         finally:
@@ -349,10 +357,9 @@ async def run_probe(
                 if guard is not None and addresses:
                     RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
             if addresses:
-                result.address = str(_order(addresses)[0])
                 await _probe_addresses(
                     target,
-                    _order(addresses),
+                    addresses,
                     settings,
                     result=result,
                     clock=clock,
@@ -360,10 +367,7 @@ async def run_probe(
                     deadline=end,
                 )
     except TimeoutError:
-        if clock.current is Stage.DNS:
-            result.error = ProbeError(Stage.DNS, ErrorKind.DNS_FAILED, _timeout_message(Stage.DNS, timeout))
-        else:
-            result.error = ProbeError(clock.current, ErrorKind.TIMEOUT, _timeout_message(clock.current, timeout))
+        result.error = _timeout_error(clock.current, timeout)
     result.ok = result.error is None
     result.elapsed_ms = (loop.time() - started) * 1000
     return result
@@ -375,7 +379,7 @@ async def probe_with_addresses(
     """Like run_probe for addresses already resolved and checked (discovery resolves each host once)."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    result = ProbeResult(target=target, address=str(_order(addresses)[0]))
+    result = ProbeResult(target=target)
     clock = _Clock(result)
     clock.begin(Stage.TCP)
     timeout = max(0.0, deadline - started)
@@ -383,7 +387,7 @@ async def probe_with_addresses(
         async with asyncio.timeout_at(deadline):
             await _probe_addresses(
                 target,
-                _order(addresses),
+                addresses,
                 settings,
                 result=result,
                 clock=clock,
@@ -391,7 +395,7 @@ async def probe_with_addresses(
                 deadline=deadline,
             )
     except TimeoutError:
-        result.error = ProbeError(clock.current, ErrorKind.TIMEOUT, _timeout_message(clock.current, timeout))
+        result.error = _timeout_error(clock.current, timeout)
     result.ok = result.error is None
     result.elapsed_ms = (loop.time() - started) * 1000
     return result

@@ -571,54 +571,59 @@ async def reject_greeting(reader: asyncio.StreamReader, writer: asyncio.StreamWr
     await reader.read(4096)
 
 
-async def starttls_454(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    writer.write(b"220 hostile.example.test ESMTP\r\n")
-    await writer.drain()
-    while line := await reader.readline():
-        command = line.strip().upper()
-        if command.startswith(b"EHLO"):
-            writer.write(b"250-hostile.example.test\r\n250-SIZE 1000\r\n250 STARTTLS\r\n")
-        elif command == b"STARTTLS":
-            writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")
-        elif command == b"QUIT":
-            writer.write(b"221 bye\r\n")
-            await writer.drain()
-            return
-        else:
-            writer.write(b"500 what\r\n")
+def scripted_smtp(
+    name: bytes,
+    extensions: tuple[bytes, ...],
+    *,
+    starttls: tuple[bytes, ...] = (b"500 what\r\n",),
+    other: bytes = b"500 what\r\n",
+) -> Handler:
+    """A scripted SMTP server: it greets as `name`, answers EHLO with `extensions`, STARTTLS with the `starttls`
+    replies (a moment apart, so the client has begun its handshake before the second), QUIT with 221 and hangs
+    up, and anything else with `other`."""
+    ehlo = [name, *extensions]
+    ehlo_reply = b"".join(
+        b"250" + (b" " if index == len(ehlo) - 1 else b"-") + line + b"\r\n" for index, line in enumerate(ehlo)
+    )
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 " + name + b" ESMTP\r\n")
         await writer.drain()
-
-
-async def smtp_no_starttls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    writer.write(b"220 plain.example.test ESMTP\r\n")
-    await writer.drain()
-    while line := await reader.readline():
-        command = line.strip().upper()
-        if command.startswith(b"EHLO"):
-            writer.write(b"250-plain.example.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
-        elif command == b"QUIT":
-            writer.write(b"221 bye\r\n")
+        while line := await reader.readline():
+            command = line.strip().upper()
+            if command.startswith(b"EHLO"):
+                writer.write(ehlo_reply)
+            elif command == b"STARTTLS":
+                writer.write(starttls[0])
+                for reply in starttls[1:]:
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+                    writer.write(reply)
+            elif command == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(other)
             await writer.drain()
-            return
-        else:
-            writer.write(b"500 what\r\n")
-        await writer.drain()
+
+    return session
 
 
-async def starttls_then_plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Agrees to STARTTLS, then keeps talking in clear text (what a broken middlebox does)."""
-    writer.write(b"220 meddler.example.test ESMTP\r\n")
-    await writer.drain()
-    while line := await reader.readline():
-        command = line.strip().upper()
-        if command.startswith(b"EHLO"):
-            writer.write(b"250-meddler.example.test\r\n250 STARTTLS\r\n")
-        elif command == b"STARTTLS":
-            writer.write(b"220 go ahead\r\n")
-            await writer.drain()
-            await asyncio.sleep(0.05)
-            writer.write(b"250 still plain text\r\n")
-        await writer.drain()
+starttls_454 = scripted_smtp(
+    b"hostile.example.test",
+    (b"SIZE 1000", b"STARTTLS"),
+    starttls=(b"454 4.7.0 TLS not available due to temporary reason\r\n",),
+)
+smtp_no_starttls = scripted_smtp(b"plain.example.test", (b"AUTH PLAIN LOGIN", b"8BITMIME"))
+# Agrees to STARTTLS, then keeps talking in clear text (what a broken middlebox does); the client's handshake
+# bytes get no answer.
+starttls_then_plain = scripted_smtp(
+    b"meddler.example.test",
+    (b"STARTTLS",),
+    starttls=(b"220 go ahead\r\n", b"250 still plain text\r\n"),
+    other=b"",
+)
 
 
 # --- autoconfig ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.probe import ErrorKind, ProbeResult, parse_target, run_probe
+from bot.probe import CertificateInfo, ErrorKind, ProbeResult, parse_target, run_probe
 from tests.probe.servers import (
     DOVECOT,
     EXPIRED_HOST,
@@ -50,6 +50,15 @@ def assert_valid_certificate(result: ProbeResult, name: str) -> None:
     assert "Guide Nest test CA" in certificate.issuer
     assert certificate.days_left > 300
     assert certificate.verify_error is None
+
+
+def failed_certificate(result: ProbeResult, kind: ErrorKind) -> CertificateInfo:
+    """The certificate a probe that failed with `kind` reports."""
+    assert result.error is not None
+    assert result.error.kind is kind
+    certificate = result.tls.certificate if result.tls else None
+    assert certificate is not None
+    return certificate
 
 
 # --- every correct mode -------------------------------------------------------------------------------------
@@ -233,10 +242,8 @@ async def test_unknown_name_is_a_dns_failure(make_settings: SettingsFactory) -> 
 
 async def test_expired_certificate(make_settings: SettingsFactory) -> None:
     result = await probe(make_settings, EXPIRED_HOST, 465)
-    assert result.error is not None
-    assert (result.error.stage.value, result.error.kind) == ("tls", ErrorKind.CERTIFICATE_EXPIRED)
-    certificate = result.tls.certificate if result.tls else None
-    assert certificate is not None
+    certificate = failed_certificate(result, ErrorKind.CERTIFICATE_EXPIRED)
+    assert result.error.stage.value == "tls"  # type: ignore[union-attr]
     assert certificate.days_left <= -29
     assert not certificate.trusted
     assert "expired" in (certificate.verify_error or "")
@@ -248,10 +255,7 @@ async def test_expired_certificate(make_settings: SettingsFactory) -> None:
 
 async def test_self_signed_certificate(make_settings: SettingsFactory) -> None:
     result = await probe(make_settings, SELF_SIGNED_HOST, 465)
-    assert result.error is not None
-    assert result.error.kind is ErrorKind.CERTIFICATE_UNTRUSTED
-    certificate = result.tls.certificate if result.tls else None
-    assert certificate is not None
+    certificate = failed_certificate(result, ErrorKind.CERTIFICATE_UNTRUSTED)
     assert certificate.self_signed
     assert not certificate.trusted
     assert certificate.subject == certificate.issuer == "CN=self-signed.example.test"
@@ -262,10 +266,7 @@ async def test_self_signed_certificate(make_settings: SettingsFactory) -> None:
 async def test_wrong_hostname(make_settings: SettingsFactory) -> None:
     result = await probe(make_settings, "wrong.example.test", 465)
     assert result.address == WRONG_NAME_HOST
-    assert result.error is not None
-    assert result.error.kind is ErrorKind.HOSTNAME_MISMATCH
-    certificate = result.tls.certificate if result.tls else None
-    assert certificate is not None
+    certificate = failed_certificate(result, ErrorKind.HOSTNAME_MISMATCH)
     assert certificate.trusted
     assert not certificate.hostname_matches
     assert certificate.sans == ["other.example.test"]
@@ -276,10 +277,7 @@ async def test_wrong_hostname(make_settings: SettingsFactory) -> None:
 
 async def test_certificate_from_an_unknown_authority(make_settings: SettingsFactory) -> None:
     result = await probe(make_settings, UNTRUSTED_CA_HOST, 465)
-    assert result.error is not None
-    assert result.error.kind is ErrorKind.CERTIFICATE_UNTRUSTED
-    certificate = result.tls.certificate if result.tls else None
-    assert certificate is not None
+    certificate = failed_certificate(result, ErrorKind.CERTIFICATE_UNTRUSTED)
     assert not certificate.trusted
     assert not certificate.self_signed
     assert "unable to get local issuer certificate" in (certificate.verify_error or "")
@@ -288,10 +286,7 @@ async def test_certificate_from_an_unknown_authority(make_settings: SettingsFact
 
 async def test_missing_intermediate_certificate(make_settings: SettingsFactory) -> None:
     result = await probe(make_settings, NO_INTERMEDIATE_HOST, 465)
-    assert result.error is not None
-    assert result.error.kind is ErrorKind.CERTIFICATE_UNTRUSTED
-    certificate = result.tls.certificate if result.tls else None
-    assert certificate is not None
+    certificate = failed_certificate(result, ErrorKind.CERTIFICATE_UNTRUSTED)
     assert certificate.chain_length == 1
     assert result.to_json()["diagnosis"]["entry"] == "cert-chain-incomplete"
 
@@ -300,10 +295,7 @@ async def test_trust_comes_from_the_system_store_plus_the_configured_ca_file(
     make_settings: SettingsFactory,
 ) -> None:
     result = await probe(make_settings, SMTP_HOST, 465, probe_ca_file=None)
-    assert result.error is not None
-    assert result.error.kind is ErrorKind.CERTIFICATE_UNTRUSTED
-    certificate = result.tls.certificate if result.tls else None
-    assert certificate is not None
+    certificate = failed_certificate(result, ErrorKind.CERTIFICATE_UNTRUSTED)
     assert certificate.hostname_matches
     assert not certificate.trusted
 
