@@ -425,11 +425,16 @@ class Storage:
         ]
 
     async def purge_expired(self, retention_days: int, now: datetime | None = None) -> int:
-        """Delete misses older than `retention_days`; the number deleted."""
+        """Delete misses older than `retention_days`, and forget the questions behind older answers.
+
+        Members' words are kept only as long as the retention period says; an old answer keeps its entry and
+        suggestions, so its buttons still work. Returns the number of misses deleted.
+        """
         if retention_days < 0:
             raise ValueError("retention_days must be zero or more")
-        cutoff = (now or self._clock()) - timedelta(days=retention_days)
-        return await self._run("DELETE FROM miss WHERE at < ?", (_to_text(cutoff),))
+        cutoff = _to_text((now or self._clock()) - timedelta(days=retention_days))
+        await self._run("UPDATE answer SET query = '' WHERE created_at < ? AND query != ''", (cutoff,))
+        return await self._run("DELETE FROM miss WHERE at < ?", (cutoff,))
 
     # --- probe audit log --------------------------------------------------------------------------------
 

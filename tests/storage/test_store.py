@@ -283,6 +283,23 @@ async def test_retention_purge_deletes_only_expired_misses(storage: Storage, clo
         await storage.purge_expired(5, now=datetime(2030, 1, 1))  # noqa: DTZ001 - the point of the test
 
 
+async def test_retention_forgets_old_questions_but_keeps_the_answers(storage: Storage, clock: FakeClock) -> None:
+    await storage.record_answer(
+        message_id=1, guild_id=1, channel_id=2, entry_id="imap-ports", query="old question", suggestions=["a"]
+    )
+    clock.advance(days=20)
+    await storage.record_answer(
+        message_id=2, guild_id=1, channel_id=2, entry_id="pop3-ports", query="new question", suggestions=[]
+    )
+    clock.advance(days=15)
+    await storage.purge_expired(30)
+    old, new = await storage.answer(1), await storage.answer(2)
+    assert old is not None
+    assert new is not None
+    assert (old.query, old.entry_id, old.suggestions) == ("", "imap-ports", ("a",))
+    assert new.query == "new question"
+
+
 # --- probe audit log ----------------------------------------------------------------------------------------
 
 
