@@ -28,6 +28,7 @@ from bot.exts.common import (
     snapshot,
     text_embed,
 )
+from bot.exts.errors import replies_on_failure
 from bot.render import FIELD_VALUE_LIMIT, Card, Field, shorten, sources_text
 
 if TYPE_CHECKING:
@@ -143,10 +144,14 @@ class VoteButton(
     ) -> VoteButton:
         return cls(match["kind"] == "up", match["entry"])
 
+    @replies_on_failure("the vote button")
     async def callback(self, interaction: discord.Interaction) -> None:
         message = interaction.message
         if message is None:  # Discord always sends it for a button; nothing to rate without it
             return
+        # Acknowledge before touching the database: a write may wait for SQLite's lock longer than the 3 s
+        # Discord gives; the first follow-up then takes the place of the "thinking…" message.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         bot = app_of(interaction.client)
         record = await bot.storage.answer(message.id)
         entry_id = self.entry_id or (record.entry_id if record is not None else None)
@@ -168,7 +173,8 @@ class VoteButton(
             return
         knowledge = snapshot(bot).knowledge
         entry = knowledge.entry(entry_id)
-        question = record.query if record is not None else (entry.title if entry else entry_id)
+        # An answer past the retention period has forgotten its question; the entry's title stands in.
+        question = record.query if record is not None and record.query else (entry.title if entry else entry_id)
         await bot.storage.record_miss(
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
@@ -239,6 +245,7 @@ class AlternativesSelect(
         options = item.options if isinstance(item, discord.ui.Select) else []
         return cls(int(match["owner"]), options)
 
+    @replies_on_failure("the suggestions menu")
     async def callback(self, interaction: discord.Interaction) -> None:
         if not self.item.values:
             return

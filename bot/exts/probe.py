@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 import discord
@@ -308,6 +309,16 @@ def refused_outcome(reason: str) -> str:
     return shorten(f"refused: {reason}", AUDIT_TEXT_LIMIT)
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A finished probe or discovery: the answer shown, and what the audit log keeps of it."""
+
+    embed: discord.Embed
+    address: str | None
+    outcome: str
+    duration_ms: float
+
+
 # --- who may run what ----------------------------------------------------------------------------------------
 
 
@@ -340,15 +351,20 @@ class Probe(commands.Cog):
         outcome: str,
         duration_ms: float,
     ) -> None:
-        await app_of(self.bot).storage.record_probe(
-            user_id=interaction.user.id,
-            guild_id=interaction.guild_id,
-            action=action,
-            target=target,
-            address=address,
-            outcome=outcome,
-            duration_ms=round(duration_ms),
-        )
+        """Written after the member has the answer: a write can wait seconds for SQLite's lock, and when it fails
+        the loss is logged for the operators instead of turning the member's answer into an error."""
+        try:
+            await app_of(self.bot).storage.record_probe(
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                action=action,
+                target=target,
+                address=address,
+                outcome=outcome,
+                duration_ms=round(duration_ms),
+            )
+        except Exception:
+            log.exception("could not write the audit record of %s %s (%s)", ACTION_NAMES[action], target, outcome)
 
     async def _refuse(
         self,
@@ -359,40 +375,41 @@ class Probe(commands.Cog):
         target: str,
         started: float,
     ) -> None:
-        await self._audit(
-            interaction,
-            action=action,
-            target=target,
-            address=None,
-            outcome=refused_outcome(reason),
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
+        duration_ms = (time.perf_counter() - started) * 1000
         # The reason may quote what was typed (a host name that is not one): shown literally.
         embed = text_embed("Refused", escape_markdown(reason), colour=COLOUR_ERROR)
-        if interaction.response.is_done():
-            # Deferred: a follow-up would take the deferral's visibility anyway, so say it in its place.
-            await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
-        else:
-            await send_ephemeral(interaction, embed)
+        try:
+            if interaction.response.is_done():
+                # Deferred: a follow-up would take the deferral's visibility anyway, so say it in its place.
+                await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
+            else:
+                await send_ephemeral(interaction, embed)
+        finally:
+            await self._audit(
+                interaction,
+                action=action,
+                target=target,
+                address=None,
+                outcome=refused_outcome(reason),
+                duration_ms=duration_ms,
+            )
 
     async def _failed(self, interaction: discord.Interaction, *, action: str, target: str, started: float) -> None:
-        """A bug, not a finding (already logged): audited, and the "thinking…" message never left hanging."""
-        await self._audit(
-            interaction,
-            action=action,
-            target=target,
-            address=None,
-            outcome="error",
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
+        """A bug, not a finding (already logged): the "thinking…" message never left hanging, then audited."""
+        duration_ms = (time.perf_counter() - started) * 1000
         embed = text_embed(
             "Something went wrong",
             "The check did not finish; the error is logged for the bot's operators.",
             colour=COLOUR_ERROR,
         )
-        await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
+        try:
+            await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
+        finally:
+            await self._audit(
+                interaction, action=action, target=target, address=None, outcome="error", duration_ms=duration_ms
+            )
 
-    async def _run_guarded(
+    async def _run_and_answer(
         self,
         interaction: discord.Interaction,
         *,
@@ -402,29 +419,41 @@ class Probe(commands.Cog):
         private: bool,
         started: float,
         work: Callable[[], Awaitable[ResultT]],
-    ) -> ResultT | None:
-        """Check the limits, defer, run `work` inside the guard, and answer refusals and failures; None when
-        already answered."""
+        show: Callable[[ResultT], Finished],
+    ) -> None:
+        """Check the limits, defer, run `work` inside the guard, turn its result into the answer with `show`;
+        answer refusals and failures too, and audit every outcome once the member has the answer."""
         user_key = str(interaction.user.id)
         guild_key = str(interaction.guild_id) if interaction.guild_id is not None else None
         try:
             self.guard.check(user_key, guild_key, target_key)  # refuse now, before "thinking…"
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action=action, target=audit_target, started=started)
-            return None
+            return
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
             async with self.guard.admit(user_key, guild_key, target_key):
                 result = await work()
+            finished = show(result)
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action=action, target=audit_target, started=started)
-            return None
+            return
         except Exception:  # whatever broke, the member must not be left at "thinking…"
             log.exception("%s of %s failed", ACTION_NAMES[action], audit_target)
             await self._failed(interaction, action=action, target=audit_target, started=started)
-            return None
+            return
         count(self.bot, "probes")
-        return result
+        try:
+            await interaction.edit_original_response(embed=finished.embed, allowed_mentions=NO_MENTIONS)
+        finally:
+            await self._audit(
+                interaction,
+                action=action,
+                target=audit_target,
+                address=finished.address,
+                outcome=finished.outcome,
+                duration_ms=finished.duration_ms,
+            )
 
     @app_commands.command(
         name="probe", description="Check a mail server: DNS, connection, TLS, greeting, certificate (moderators)"
@@ -457,29 +486,21 @@ class Probe(commands.Cog):
             audit_target = typed_target(host, port, protocol, security)
             await self._refuse(interaction, exc.reason, action="probe", target=audit_target, started=started)
             return
-        audit_target = target_text(target)
-        result = await self._run_guarded(
+        def show(result: ProbeResult) -> Finished:
+            card = probe_card(result, snapshot(self.bot).knowledge)
+            colour = COLOUR_ANSWER if result.ok else COLOUR_UNSURE
+            return Finished(card_embed(card, colour=colour), result.address, result.outcome, result.elapsed_ms)
+
+        await self._run_and_answer(
             interaction,
             action="probe",
-            audit_target=audit_target,
+            audit_target=target_text(target),
             target_key=target.key,
             private=private,
             started=started,
             work=lambda: run_probe(target, settings, guard=self.guard),
+            show=show,
         )
-        if result is None:
-            return
-        await self._audit(
-            interaction,
-            action="probe",
-            target=audit_target,
-            address=result.address,
-            outcome=result.outcome,
-            duration_ms=result.elapsed_ms,
-        )
-        card = probe_card(result, snapshot(self.bot).knowledge)
-        colour = COLOUR_ANSWER if result.ok else COLOUR_UNSURE
-        await interaction.edit_original_response(embed=card_embed(card, colour=colour), allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="probe-history", description="The latest probes on this server (moderators)")
     @app_commands.describe(limit=f"How many to show (default {HISTORY_DEFAULT})")
@@ -515,7 +536,15 @@ class Probe(commands.Cog):
             audit_target = typed_target(domain, None, None, None)
             await self._refuse(interaction, exc.reason, action="discover", target=audit_target, started=started)
             return
-        result = await self._run_guarded(
+        def show(result: DiscoveryResult) -> Finished:
+            found = [item for item in (result.incoming, result.outgoing) if item is not None]
+            addresses = sorted({item.probe.address for item in found if item.probe and item.probe.address})
+            card = discovery_card(result, snapshot(self.bot).knowledge)
+            colour = {"found": COLOUR_ANSWER, "partial": COLOUR_UNSURE}.get(result.outcome, COLOUR_ERROR)
+            embed = card_embed(card, colour=colour)
+            return Finished(embed, ", ".join(addresses) or None, result.outcome, result.elapsed_ms)
+
+        await self._run_and_answer(
             interaction,
             action="discover",
             audit_target=name,
@@ -524,22 +553,8 @@ class Probe(commands.Cog):
             started=started,
             # The guard also counts every host and address the discovery reaches against the per-target cap.
             work=lambda: discover(name, settings, guard=self.guard),
+            show=show,
         )
-        if result is None:
-            return
-        found = [item for item in (result.incoming, result.outgoing) if item is not None]
-        addresses = sorted({item.probe.address for item in found if item.probe and item.probe.address})
-        await self._audit(
-            interaction,
-            action="discover",
-            target=name,
-            address=", ".join(addresses) or None,
-            outcome=result.outcome,
-            duration_ms=result.elapsed_ms,
-        )
-        card = discovery_card(result, snapshot(self.bot).knowledge)
-        colour = {"found": COLOUR_ANSWER, "partial": COLOUR_UNSURE}.get(result.outcome, COLOUR_ERROR)
-        await interaction.edit_original_response(embed=card_embed(card, colour=colour), allowed_mentions=NO_MENTIONS)
 
 
 async def setup(bot: GuideNestBot) -> None:
