@@ -26,7 +26,7 @@ from bot.probe.guard import RequestTargets
 from bot.probe.model import ErrorKind, ProbeError, ProbeResult, ProbeTarget, Security, Stage, TlsInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from bot.probe.guard import ProbeGuard
     from bot.settings import Settings
@@ -340,22 +340,58 @@ async def run_probe(
     started = loop.time()
     timeout = settings.probe_timeout_seconds
     end = started + timeout if deadline is None else min(deadline, started + timeout)
+
+    async def addresses_of(result: ProbeResult, clock: _Clock) -> list[IPAddress]:
+        if target.is_ip:
+            return [ipaddress.ip_address(target.host)]
+        clock.begin(Stage.DNS)
+        try:
+            addresses = await resolve_checked(target.host, settings, lifetime=end - loop.time())
+        except DnsLookupError as exc:
+            result.error = ProbeError(Stage.DNS, ErrorKind.DNS_FAILED, str(exc))
+            addresses = []
+        clock.end()
+        if guard is not None and addresses:
+            RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
+        return addresses
+
+    return await _probe_within(target, settings, addresses_of, started=started, deadline=end, budget=timeout)
+
+
+async def probe_with_addresses(
+    target: ProbeTarget, addresses: Sequence[IPAddress], settings: Settings, *, deadline: float
+) -> ProbeResult:
+    """Like run_probe for addresses already resolved and checked (discovery resolves each host once)."""
+    started = asyncio.get_running_loop().time()
+
+    async def given(result: ProbeResult, clock: _Clock) -> Sequence[IPAddress]:
+        del result
+        clock.begin(Stage.TCP)
+        return addresses
+
+    timeout = max(0.0, deadline - started)
+    return await _probe_within(target, settings, given, started=started, deadline=deadline, budget=timeout)
+
+
+async def _probe_within(
+    target: ProbeTarget,
+    settings: Settings,
+    addresses_of: Callable[[ProbeResult, _Clock], Awaitable[Sequence[IPAddress]]],
+    *,
+    started: float,
+    deadline: float,
+    budget: float,
+) -> ProbeResult:
+    """The one frame of every probe: find the addresses, try them before `deadline`, time it all.
+
+    `budget` is the time the probe was given, named in a timeout's message.
+    """
+    loop = asyncio.get_running_loop()
     result = ProbeResult(target=target)
     clock = _Clock(result)
     try:
-        async with asyncio.timeout_at(end):
-            if target.is_ip:
-                addresses: list[IPAddress] = [ipaddress.ip_address(target.host)]
-            else:
-                clock.begin(Stage.DNS)
-                try:
-                    addresses = await resolve_checked(target.host, settings, lifetime=end - loop.time())
-                except DnsLookupError as exc:
-                    result.error = ProbeError(Stage.DNS, ErrorKind.DNS_FAILED, str(exc))
-                    addresses = []
-                clock.end()
-                if guard is not None and addresses:
-                    RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
+        async with asyncio.timeout_at(deadline):
+            addresses = await addresses_of(result, clock)
             if addresses:
                 await _probe_addresses(
                     target,
@@ -363,39 +399,11 @@ async def run_probe(
                     settings,
                     result=result,
                     clock=clock,
-                    limit_seconds=timeout,
-                    deadline=end,
+                    limit_seconds=budget,
+                    deadline=deadline,
                 )
     except TimeoutError:
-        result.error = _timeout_error(clock.current, timeout)
-    result.ok = result.error is None
-    result.elapsed_ms = (loop.time() - started) * 1000
-    return result
-
-
-async def probe_with_addresses(
-    target: ProbeTarget, addresses: Sequence[IPAddress], settings: Settings, *, deadline: float
-) -> ProbeResult:
-    """Like run_probe for addresses already resolved and checked (discovery resolves each host once)."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    result = ProbeResult(target=target)
-    clock = _Clock(result)
-    clock.begin(Stage.TCP)
-    timeout = max(0.0, deadline - started)
-    try:
-        async with asyncio.timeout_at(deadline):
-            await _probe_addresses(
-                target,
-                addresses,
-                settings,
-                result=result,
-                clock=clock,
-                limit_seconds=timeout,
-                deadline=deadline,
-            )
-    except TimeoutError:
-        result.error = _timeout_error(clock.current, timeout)
+        result.error = _timeout_error(clock.current, budget)
     result.ok = result.error is None
     result.elapsed_ms = (loop.time() - started) * 1000
     return result
