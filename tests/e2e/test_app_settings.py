@@ -9,25 +9,14 @@ from typing import Any
 import pytest
 
 from bot.storage import Storage
-from tests.e2e.emulator import World
+from tests.e2e.emulator import ThreeGuildWorld, World
 from tests.e2e.emulator.gateway import OP_IDENTIFY
-
-
-class _ThreeGuildWorld(World):
-    def __init__(self) -> None:
-        super().__init__()
-        owner = self.add_user("owner")
-        # Discord routes a guild to shard (guild_id >> 22) % shard_count: ids one millisecond apart alternate.
-        base = self.ids.next()
-        for offset, name in enumerate(("first", "second", "third")):
-            guild = self.add_guild(name, owner=owner, guild_id=base + (offset << 22))
-            guild.add_text_channel("general")
 
 
 class TestShardSettings:
     @pytest.fixture
     def world(self) -> World:
-        return _ThreeGuildWorld()
+        return ThreeGuildWorld()
 
     @pytest.fixture
     def settings_overrides(self) -> dict[str, Any]:

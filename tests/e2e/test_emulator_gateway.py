@@ -7,7 +7,7 @@ import math
 import discord
 import pytest
 
-from tests.e2e.emulator import DefaultWorld, World
+from tests.e2e.emulator import DefaultWorld, ThreeGuildWorld
 from tests.e2e.emulator.gateway import OP_HEARTBEAT, OP_HEARTBEAT_ACK, OP_IDENTIFY, OP_RESUME
 
 pytestmark = pytest.mark.without_cogs
@@ -61,21 +61,10 @@ async def test_guild_arrives_with_channels_forum_threads_and_roles(e2e):
     assert help_channel.permissions_for(guild.me).send_messages
 
 
-class _ThreeGuildWorld(World):
-    def __init__(self) -> None:
-        super().__init__()
-        owner = self.add_user("owner")
-        # Discord routes a guild to shard (guild_id >> 22) % shard_count: ids one millisecond apart alternate.
-        base = self.ids.next()
-        for offset, name in enumerate(("first", "second", "third")):
-            guild = self.add_guild(name, owner=owner, guild_id=base + (offset << 22))
-            guild.add_text_channel("general")
-
-
 class TestSharding:
     @pytest.fixture
     def world(self):
-        return _ThreeGuildWorld()
+        return ThreeGuildWorld()
 
     async def test_guilds_reach_the_shard_discord_routes_them_to(self, emulator, harness):
         emulator.recommended_shards = 2

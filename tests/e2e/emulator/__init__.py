@@ -14,6 +14,7 @@ from tests.e2e.emulator.state import (
     Overwrite,
     Perm,
     Role,
+    ThreeGuildWorld,
     User,
     World,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "RestCall",
     "Role",
     "StoredMessage",
+    "ThreeGuildWorld",
     "UploadedFile",
     "User",
     "Violation",

@@ -590,6 +590,19 @@ class DefaultWorld(World):
         )
 
 
+
+class ThreeGuildWorld(World):
+    """Three guilds whose ids route them to alternating shards of two, for the sharding tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        owner = self.add_user("owner")
+        # Discord routes a guild to shard (guild_id >> 22) % shard_count: ids one millisecond apart alternate.
+        base = self.ids.next()
+        for offset, name in enumerate(("first", "second", "third")):
+            guild = self.add_guild(name, owner=owner, guild_id=base + (offset << 22))
+            guild.add_text_channel("general")
+
 _MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 
