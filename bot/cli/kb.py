@@ -24,7 +24,11 @@ def register(subcommands: Any) -> None:
         help="validate every knowledge file; exit 1 on any error",
         description="Validate knowledge/: prints file:line: problem for each, exits 1 on any error.",
     )
-    check.add_argument("--strict", action="store_true", help="treat warnings (long answers) as errors too")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings (long answers, an as_of older than 12 months) as errors too",
+    )
     check.set_defaults(handler=run_check)
     export = actions.add_parser("export", help="print the whole knowledge base as JSON")
     export.add_argument(
@@ -66,6 +70,7 @@ def export(knowledge: KnowledgeBase) -> dict[str, Any]:
                 "tags": list(entry.tags),
                 "related": list(entry.related),
                 "sources": [asdict(source) for source in entry.sources],
+                "as_of": entry.as_of.strftime("%Y-%m") if entry.as_of is not None else None,
                 "answer": entry.answer,
             }
             for entry in knowledge.entries.values()

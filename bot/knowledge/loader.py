@@ -1,48 +1,60 @@
 """Reading and validating `knowledge/`: every problem is reported as `file:line: message`.
 
 Validation collects all problems instead of stopping at the first, so one `guidenest kb check` run shows a
-maintainer everything to fix. Loading refuses a knowledge base with any error (warnings are fine).
+maintainer everything to fix, and each mistake once, at the line where it is. The fields of every file are
+checked by the pydantic models in `bot.knowledge.schema`; this module finds the lines, checks what spans several
+files (duplicate phrasings, references between entries) and builds the immutable knowledge base.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import yaml
+from pydantic import BaseModel, ValidationError
+from rapidfuzz import fuzz, utils
 
-from bot.knowledge.model import (
-    Direction,
-    Entry,
-    KnowledgeBase,
-    PortRow,
-    Protocol,
-    Provider,
-    Security,
-    ServerSetting,
-    Source,
-    Status,
+from bot.knowledge.model import Entry, KnowledgeBase, PortRow, Provider, ServerSetting, Source
+from bot.knowledge.schema import (
+    ID_PATTERN,
+    KNOWLEDGE_ERROR,
+    MAX_TITLE,
+    FrontMatter,
+    PortFields,
+    ProviderFields,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
+
+    from pydantic_core import ErrorDetails
+
+__all__ = [
+    "ADVISED_ANSWER",
+    "ID_PATTERN",
+    "MAX_ANSWER",
+    "MAX_TITLE",
+    "STALE_AFTER_MONTHS",
+    "KnowledgeError",
+    "Problem",
+    "check_knowledge",
+    "dedup_key",
+    "entry_files",
+    "load_knowledge",
+]
 
 ENTRY_DIR = "entries"
 PORTS_FILE = "ports.yaml"
 PROVIDERS_FILE = "providers.yaml"
 
-MAX_TITLE = 256  # a Discord embed title
 MAX_ANSWER = 4096  # a Discord embed description
 ADVISED_ANSWER = 1200  # longer answers get read less; a warning, not an error
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-PROTOCOLS: tuple[str, ...] = get_args(Protocol)
-SECURITIES: tuple[str, ...] = get_args(Security)
-DIRECTIONS: tuple[str, ...] = get_args(Direction)
-STATUSES: tuple[str, ...] = get_args(Status)
+STALE_AFTER_MONTHS = 12  # an `as_of` older than this is a warning: the answer wants checking again
 
 Path_ = tuple[str | int, ...]
 
@@ -80,7 +92,23 @@ def dedup_key(text: str) -> str:
 
 # --- YAML with line numbers ---------------------------------------------------------------------------------
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader (libyaml's when it is there), with impossible dates reported at their line."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            # `as_of: 2026-02-30` would otherwise escape as a bare ValueError without a line.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark
+            ) from exc
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 class _Document:
@@ -100,7 +128,8 @@ class _Document:
             self._index(node, ())
 
     def _index(self, node: yaml.Node, at: Path_) -> None:
-        self.lines[at] = node.start_mark.line + self.first_line
+        # A field's line is its key's, where `sources:` is written, not the line its list starts on.
+        self.lines.setdefault(at, node.start_mark.line + self.first_line)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 self.lines[(*at, str(key.value))] = key.start_mark.line + self.first_line
@@ -115,73 +144,141 @@ class _Document:
         return self.lines.get(at, self.first_line)
 
 
-class _Checker:
-    """Collects problems for one file and turns raw YAML values into checked ones."""
+def _yaml_problem(exc: yaml.MarkedYAMLError, text: str, first_line: int) -> tuple[int, str]:
+    """The line where a YAML mistake starts, and what it is.
 
-    def __init__(self, path: Path, doc: _Document, problems: list[Problem]) -> None:
-        self.path = path
-        self.doc = doc
-        self.problems = problems
-        self.failed = False
+    PyYAML notices a missing closing quote only where it gets lost: at the end of the text, or many lines on,
+    where the next quote character closes the runaway text and what follows makes no sense. Both are blamed on
+    the line where the quote was opened.
+    """
+    if exc.context_mark is not None and "quoted scalar" in (exc.context or ""):
+        return exc.context_mark.line + first_line, "a quote opened on this line is never closed"
+    problem_line = exc.problem_mark.line if exc.problem_mark is not None else 0
+    runaway = _runaway_quote(text, problem_line)
+    if runaway is not None:
+        opened, closed = runaway
+        return (
+            opened + first_line,
+            f"the quote opened on this line runs on to line {closed + first_line}; is its closing quote missing?",
+        )
+    return problem_line + first_line, str(exc.problem or exc)
 
-    def error(self, at: Path_, message: str) -> None:
-        self.failed = True
-        self.problems.append(Problem(self.path, self.doc.line(at), message))
 
-    def warn(self, at: Path_, message: str) -> None:
-        self.problems.append(Problem(self.path, self.doc.line(at), message, "warning"))
+def _runaway_quote(text: str, problem_line: int) -> tuple[int, int] | None:
+    """A quoted value spanning several lines that ends where the parser failed: (first line, last line)."""
+    found = None
+    with contextlib.suppress(yaml.YAMLError):
+        for token in yaml.scan(text, Loader=_Loader):
+            if token.start_mark.line > problem_line:
+                break
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ("'", '"')
+                and token.start_mark.line < token.end_mark.line
+                and token.end_mark.line in (problem_line - 1, problem_line)
+            ):
+                found = (token.start_mark.line, token.end_mark.line)
+    return found
 
-    def mapping(self, value: Any, at: Path_, allowed: tuple[str, ...], required: tuple[str, ...]) -> bool:
-        where = "/".join(str(part) for part in at) or "the file"
-        if not isinstance(value, dict):
-            self.error(at, f"{where}: expected a mapping of fields")
-            return False
-        for key in value:
-            if key not in allowed:
-                self.error((*at, str(key)), f"unknown field {key!r} (allowed: {', '.join(allowed)})")
-        for key in required:
-            if key not in value or value[key] is None:
-                self.error(at, f"missing required field {key!r}")
-        return True
 
-    def text(self, value: Any, at: Path_, *, limit: int | None = None, optional: bool = False) -> str:
-        if optional and (value is None or value == ""):
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            self.error(at, f"{at[-1]}: expected non-empty text")
-            return ""
-        if limit is not None and len(value) > limit:
-            self.error(at, f"{at[-1]}: {len(value)} characters, at most {limit}")
-        return value.strip()
+# --- Pydantic errors as file:line messages ------------------------------------------------------------------
 
-    def text_list(self, value: Any, at: Path_, *, minimum: int = 0) -> tuple[str, ...]:
-        if value is None:
-            value = []
-        if not isinstance(value, list):
-            self.error(at, f"{at[-1]}: expected a list")
-            return ()
-        items = tuple(self.text(item, (*at, i)) for i, item in enumerate(value))
-        if len(items) < minimum:
-            self.error(at, f"{at[-1]}: expected at least {minimum} item(s)")
-        return tuple(item for item in items if item)
 
-    def integer(self, value: Any, at: Path_, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.error(at, f"{at[-1]}: expected a whole number from {low} to {high}")
-            return 0
-        return value
+def _record_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        if (found := _record_in(arg)) is not None:
+            return found
+    return None
 
-    def choice(self, value: Any, at: Path_, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            self.error(at, f"{at[-1]}: {value!r} is not one of {', '.join(choices)}")
-            return choices[0]
-        return cast("str", value)
+
+def _model_at(model: type[BaseModel], loc: Path_) -> type[BaseModel]:
+    """The model that validates the value at `loc` (a nested record, or the innermost one around it)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _record_in(field.annotation) if field is not None else None
+        if inner is None:
+            return model
+        model = inner
+    return model
+
+
+def _explain(error: ErrorDetails, model: type[BaseModel], whole: str) -> tuple[Path_, str]:
+    """Where one validation error is (its path in the document) and the message for a maintainer."""
+    loc: Path_ = tuple(error["loc"])
+    kind = error["type"]
+    value = error["input"]
+    ctx = error.get("ctx") or {}
+    name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+    label = name or whole
+    if kind == "missing":
+        return loc[:-1], f"missing required field {loc[-1]!r}"
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_model_at(model, loc[:-1]).model_fields)
+        return loc, f"unknown field {loc[-1]!r} (allowed: {allowed})"
+    if value is None and loc and isinstance(loc[-1], str):
+        # `title:` with nothing after it: a field without a value is a missing field.
+        return loc, f"missing required field {loc[-1]!r}"
+    if kind == KNOWLEDGE_ERROR:
+        return loc, f"{label}: {error['msg']}"
+    item = _model_at(model, loc)
+    if kind in ("list_type", "too_short") and item is not _model_at(model, loc[:-1]):
+        fields = ", ".join(item.model_fields)
+        return loc, f"{label}: expected a list of at least one {{{fields}}}"
+    if kind == "list_type":
+        return loc, f"{label}: expected a list"
+    if kind == "too_short":
+        return loc, f"{label}: expected at least {ctx.get('min_length', 1)} item(s)"
+    if kind in ("model_type", "dict_type"):
+        return loc, f"{label}: expected a mapping of fields ({', '.join(item.model_fields)})"
+    if kind in ("string_type", "string_too_short"):
+        return loc, f"{label}: expected non-empty text"
+    if kind == "string_too_long":
+        return loc, f"{label}: {len(str(value).strip())} characters, at most {ctx.get('max_length')}"
+    if kind in ("int_type", "greater_than_equal", "less_than_equal"):
+        return loc, f"{label}: expected a whole number from 1 to 65535"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return loc, f"{label}: {value!r} is not one of {', '.join(choices)}"
+    return loc, f"{label}: {error['msg']}"
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _validate(
+    model: type[_M],
+    raw: Any,
+    *,
+    at: Path_,
+    doc: _Document,
+    path: Path,
+    problems: list[Problem],
+    context: dict[str, Any],
+    whole: str,
+) -> _M | None:
+    try:
+        return model.model_validate(raw, context=context)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc, message = _explain(error, model, whole)
+            problems.append(Problem(path, doc.line((*at, *loc)), message))
+        return None
 
 
 # --- Entries ------------------------------------------------------------------------------------------------
 
-ENTRY_FIELDS = ("id", "title", "asks", "errors", "tags", "related", "sources")
-ENTRY_REQUIRED = ("title", "asks", "tags", "sources")
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    entry: Entry
+    doc: _Document
+
+    def line(self, at: Path_) -> int:
+        return self.doc.line(at)
 
 
 def _split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -195,7 +292,21 @@ def _split_front_matter(text: str) -> tuple[str, str, int] | None:
     return None
 
 
-def _read_entry(path: Path, problems: list[Problem]) -> tuple[Entry, _Document] | None:
+def _check_answer(path: Path, answer: str, line: int, problems: list[Problem]) -> bool:
+    if not answer:
+        problems.append(Problem(path, line, "the answer (the text after the front matter) is empty"))
+        return False
+    if len(answer) > MAX_ANSWER:
+        problems.append(Problem(path, line, f"the answer is {len(answer)} characters, at most {MAX_ANSWER}"))
+        return False
+    if len(answer) > ADVISED_ANSWER:
+        problems.append(
+            Problem(path, line, f"the answer is {len(answer)} characters; aim for {ADVISED_ANSWER}", "warning")
+        )
+    return True
+
+
+def _read_entry(path: Path, problems: list[Problem]) -> _Read | None:
     entry_id = path.stem
     try:
         text = path.read_text(encoding="utf-8")
@@ -210,254 +321,283 @@ def _read_entry(path: Path, problems: list[Problem]) -> tuple[Entry, _Document] 
     try:
         doc = _Document(front, first_line=2)
     except yaml.MarkedYAMLError as exc:
-        line = (exc.problem_mark.line + 2) if exc.problem_mark else 1
-        problems.append(Problem(path, line, f"front matter is not valid YAML: {exc.problem}"))
+        line, message = _yaml_problem(exc, front, first_line=2)
+        problems.append(Problem(path, line, f"front matter is not valid YAML: {message}"))
         return None
-    check = _Checker(path, doc, problems)
-    data = doc.data
-    if not check.mapping(data, (), ENTRY_FIELDS, ENTRY_REQUIRED):
-        return None
+    ok = True
     if not ID_PATTERN.match(entry_id):
-        check.failed = True
+        ok = False
         problems.append(
-            Problem(
-                path, 1, f"file name {path.name!r}: ids are lower-case letters, digits and single hyphens"
-            )
+            Problem(path, 1, f"file name {path.name!r}: ids are lower-case letters, digits and single hyphens")
         )
-    if "id" in data and data["id"] != entry_id:
-        check.error(("id",), f"id {data['id']!r} differs from the file name {entry_id!r}")
-    title = check.text(data.get("title"), ("title",), limit=MAX_TITLE)
-    asks = check.text_list(data.get("asks"), ("asks",), minimum=1)
-    errors = check.text_list(data.get("errors"), ("errors",))
-    tags = check.text_list(data.get("tags"), ("tags",), minimum=1)
-    related = check.text_list(data.get("related"), ("related",))
-    sources: list[Source] = []
-    raw_sources = data.get("sources")
-    if not isinstance(raw_sources, list) or not raw_sources:
-        check.error(("sources",), "sources: expected a list of at least one {title, url}")
-    else:
-        for i, raw in enumerate(raw_sources):
-            at: Path_ = ("sources", i)
-            if check.mapping(raw, at, ("title", "url"), ("title",)):
-                url = raw.get("url")
-                if url is not None and not (isinstance(url, str) and re.match(r"^https?://\S+$", url)):
-                    check.error((*at, "url"), "url: expected an http(s) address or nothing")
-                    url = None
-                sources.append(Source(check.text(raw.get("title"), (*at, "title")), url))
+    fields = _validate(
+        FrontMatter,
+        doc.data,
+        at=(),
+        doc=doc,
+        path=path,
+        problems=problems,
+        context={"file_id": entry_id},
+        whole="the front matter",
+    )
     answer = body.strip()
-    if not answer:
-        problems.append(Problem(path, body_line, "the answer (the text after the front matter) is empty"))
-        check.failed = True
-    elif len(answer) > MAX_ANSWER:
-        problems.append(
-            Problem(path, body_line, f"the answer is {len(answer)} characters, at most {MAX_ANSWER}")
-        )
-        check.failed = True
-    elif len(answer) > ADVISED_ANSWER:
-        problems.append(
-            Problem(
-                path,
-                body_line,
-                f"the answer is {len(answer)} characters; aim for {ADVISED_ANSWER}",
-                "warning",
-            )
-        )
-    if check.failed:
+    ok = _check_answer(path, answer, body_line, problems) and ok
+    if fields is None or not ok:
         return None
     entry = Entry(
         id=entry_id,
-        title=title,
-        asks=asks,
-        errors=errors,
-        tags=tags,
-        related=related,
-        sources=tuple(sources),
+        title=fields.title,
+        asks=tuple(fields.asks),
+        errors=tuple(fields.errors),
+        tags=tuple(fields.tags),
+        related=tuple(fields.related),
+        sources=tuple(Source(source.title, source.url) for source in fields.sources),
         answer=answer,
         path=path,
+        as_of=fields.as_of,
     )
-    return entry, doc
+    return _Read(entry, doc)
 
 
-def _check_across_entries(read: list[tuple[Entry, _Document]], problems: list[Problem]) -> None:
-    ids = {entry.id for entry, _ in read}
-    seen: dict[str, tuple[Entry, str]] = {}
-    for entry, doc in read:
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    read: _Read
+    field: str
+    index: int
+    text: str
+
+    @property
+    def line(self) -> int:
+        return self.read.line((self.field, self.index))
+
+    @property
+    def where(self) -> str:
+        return f"{self.read.entry.path.name}:{self.line}"
+
+
+def _fit(phrase: _Phrase) -> tuple[float, float]:
+    """How well a phrase suits its entry: its closeness to the entry's title, tags and other phrasings."""
+    entry = phrase.read.entry
+    key = dedup_key(phrase.text)
+    others = [text for text in (*entry.asks, *entry.errors) if dedup_key(text) != key]
+    scores = sorted(
+        (
+            fuzz.token_set_ratio(phrase.text, candidate, processor=utils.default_process)
+            for candidate in (entry.title, *entry.tags, *others)
+        ),
+        reverse=True,
+    )
+    top = scores[:3] or [0.0]
+    return top[0], sum(top) / len(top)
+
+
+def _duplicates(group: list[_Phrase], problems: list[Problem]) -> None:
+    """One phrasing in several places: it stays where it fits best; every other place is an error."""
+    firsts: dict[str, _Phrase] = {}
+    for phrase in group:
+        first = firsts.setdefault(phrase.read.entry.id, phrase)
+        if first is phrase:
+            continue
+        # Twice in one entry: the second one is the mistake.
+        message = (
+            f"{phrase.field}: {phrase.text!r} is listed twice (also line {first.line})"
+            if first.field == phrase.field
+            else f"{phrase.field}: {phrase.text!r} is also in {first.field} (line {first.line})"
+        )
+        problems.append(Problem(phrase.read.entry.path, phrase.line, message))
+    if len(firsts) < 2:
+        return
+    # max() keeps the first of equals: on a tie the phrase stays in the earlier file.
+    keeper = max(firsts.values(), key=_fit)
+    for phrase in firsts.values():
+        if phrase is not keeper:
+            problems.append(
+                Problem(
+                    phrase.read.entry.path,
+                    phrase.line,
+                    f"{phrase.field}: {phrase.text!r} is also in {keeper.where} ({keeper.field}); "
+                    "one phrasing must lead to one answer",
+                )
+            )
+
+
+def _check_across_entries(read: list[_Read], ids: set[str], problems: list[Problem]) -> None:
+    """Phrasings unique across the knowledge base, and `related` naming existing entries.
+
+    `ids` holds every entry file's id, readable or not: a reference to a broken entry is not a second error.
+    """
+    groups: dict[str, list[_Phrase]] = {}
+    for item in read:
+        entry = item.entry
         for field_name in ("asks", "errors"):
-            for index, phrase in enumerate(getattr(entry, field_name)):
-                key = dedup_key(phrase)
-                line = doc.line((field_name, index))
+            for index, text in enumerate(getattr(entry, field_name)):
+                phrase = _Phrase(item, field_name, index, text)
+                key = dedup_key(text)
                 if not key:
                     problems.append(
-                        Problem(entry.path, line, f"{field_name}: {phrase!r} has no letters or digits")
+                        Problem(entry.path, phrase.line, f"{field_name}: {text!r} has no letters or digits")
                     )
                     continue
-                if key in seen:
-                    other, other_field = seen[key]
-                    if other.id != entry.id or other_field != field_name:
-                        problems.append(
-                            Problem(
-                                entry.path,
-                                line,
-                                f"{field_name}: {phrase!r} is already in {other.id} ({other_field}); "
-                                "one phrasing must lead to one answer",
-                            )
-                        )
-                    else:
-                        problems.append(
-                            Problem(entry.path, line, f"{field_name}: {phrase!r} is listed twice")
-                        )
-                    continue
-                seen[key] = (entry, field_name)
+                groups.setdefault(key, []).append(phrase)
         for index, related in enumerate(entry.related):
+            line = item.line(("related", index))
             if related == entry.id:
-                problems.append(
-                    Problem(
-                        entry.path, doc.line(("related", index)), "related: an entry is not related to itself"
-                    )
-                )
+                problems.append(Problem(entry.path, line, "related: an entry is not related to itself"))
             elif related not in ids:
-                problems.append(
-                    Problem(
-                        entry.path, doc.line(("related", index)), f"related: no entry with id {related!r}"
-                    )
+                problems.append(Problem(entry.path, line, f"related: no entry with id {related!r}"))
+    for group in groups.values():
+        if len(group) > 1:
+            _duplicates(group, problems)
+
+
+def _months_between(earlier: dt.date, later: dt.date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def _check_dates(read: Iterable[_Read], today: dt.date, problems: list[Problem]) -> None:
+    for item in read:
+        as_of = item.entry.as_of
+        if as_of is None:
+            continue
+        line = item.line(("as_of",))
+        age = _months_between(as_of, today)
+        if age > STALE_AFTER_MONTHS:
+            problems.append(
+                Problem(
+                    item.entry.path,
+                    line,
+                    f"as_of {as_of:%Y-%m} is {age} months old (over {STALE_AFTER_MONTHS}): check the answer "
+                    "against its sources, then update as_of",
+                    "warning",
                 )
+            )
+        elif age < 0:
+            problems.append(Problem(item.entry.path, line, f"as_of {as_of:%Y-%m} is in the future", "warning"))
 
 
 # --- Tables -------------------------------------------------------------------------------------------------
 
-PORT_FIELDS = ("protocol", "port", "security", "direction", "status", "name", "standard", "notes", "entry")
-PROVIDER_FIELDS = (
-    "id",
-    "name",
-    "domains",
-    "aliases",
-    "incoming",
-    "outgoing",
-    "auth",
-    "notes",
-    "entry",
-    "source",
-)
-PROVIDER_REQUIRED = ("id", "name", "domains", "incoming", "outgoing", "auth", "entry", "source")
 
-
-def _read_table(path: Path, problems: list[Problem]) -> tuple[_Checker, list[Any]] | None:
+def _read_table(path: Path, problems: list[Problem]) -> tuple[_Document, list[Any]] | None:
     if not path.exists():
         problems.append(Problem(path, 1, "the file is missing"))
         return None
     try:
-        doc = _Document(path.read_text(encoding="utf-8"), first_line=1)
+        text = path.read_text(encoding="utf-8")
+        doc = _Document(text, first_line=1)
     except yaml.MarkedYAMLError as exc:
-        line = (exc.problem_mark.line + 1) if exc.problem_mark else 1
-        problems.append(Problem(path, line, f"not valid YAML: {exc.problem}"))
+        line, message = _yaml_problem(exc, text, first_line=1)
+        problems.append(Problem(path, line, f"not valid YAML: {message}"))
         return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(path, 1, f"cannot read the file: {exc}"))
         return None
-    check = _Checker(path, doc, problems)
     if not isinstance(doc.data, list) or not doc.data:
-        check.error((), "expected a non-empty list of rows")
+        problems.append(Problem(path, doc.line(()), "expected a non-empty list of rows"))
         return None
-    return check, doc.data
+    return doc, doc.data
 
 
 def _read_ports(path: Path, entry_ids: set[str], problems: list[Problem]) -> tuple[PortRow, ...]:
     table = _read_table(path, problems)
     if table is None:
         return ()
-    check, rows = table
+    doc, rows = table
     result: list[PortRow] = []
+    failed = False
     seen: set[tuple[str, int, str]] = set()
     for i, raw in enumerate(rows):
-        at: Path_ = (i,)
-        if not check.mapping(raw, at, PORT_FIELDS, PORT_FIELDS):
-            continue
-        row = PortRow(
-            protocol=cast("Any", check.choice(raw.get("protocol"), (*at, "protocol"), PROTOCOLS)),
-            port=check.integer(raw.get("port"), (*at, "port"), 1, 65535),
-            security=cast("Any", check.choice(raw.get("security"), (*at, "security"), SECURITIES)),
-            direction=cast("Any", check.choice(raw.get("direction"), (*at, "direction"), DIRECTIONS)),
-            status=cast("Any", check.choice(raw.get("status"), (*at, "status"), STATUSES)),
-            name=check.text(raw.get("name"), (*at, "name")),
-            standard=check.text(raw.get("standard"), (*at, "standard")),
-            notes=check.text(raw.get("notes"), (*at, "notes")),
-            entry=check.text(raw.get("entry"), (*at, "entry")),
+        fields = _validate(
+            PortFields,
+            raw,
+            at=(i,),
+            doc=doc,
+            path=path,
+            problems=problems,
+            context={"entry_ids": entry_ids},
+            whole=f"row {i + 1}",
         )
-        if row.entry and row.entry not in entry_ids:
-            check.error((*at, "entry"), f"entry: no entry with id {row.entry!r}")
+        if fields is None:
+            failed = True
+            continue
+        row = PortRow(**fields.model_dump())
         key = (row.protocol, row.port, row.security)
         if key in seen:
-            check.error(at, f"{row.protocol} {row.port} {row.security} is listed twice")
+            failed = True
+            problems.append(
+                Problem(path, doc.line((i,)), f"{row.protocol} {row.port} {row.security} is listed twice")
+            )
         seen.add(key)
         result.append(row)
-    return tuple(result) if not check.failed else ()
+    return () if failed else tuple(result)
 
 
-def _read_servers(
-    check: _Checker, value: Any, at: Path_, protocols: tuple[str, ...]
-) -> tuple[ServerSetting, ...]:
-    if not isinstance(value, list) or not value:
-        check.error(at, f"{at[-1]}: expected a list of at least one {{protocol, host, port, security}}")
-        return ()
-    servers = []
-    fields = ("protocol", "host", "port", "security")
-    for i, raw in enumerate(value):
-        where: Path_ = (*at, i)
-        if not check.mapping(raw, where, fields, fields):
-            continue
-        host = check.text(raw.get("host"), (*where, "host"))
-        if host and not re.match(r"^[a-z0-9.-]+$", host):
-            check.error((*where, "host"), f"host: {host!r} is not a host name")
-        servers.append(
-            ServerSetting(
-                protocol=cast("Any", check.choice(raw.get("protocol"), (*where, "protocol"), protocols)),
-                host=host,
-                port=check.integer(raw.get("port"), (*where, "port"), 1, 65535),
-                security=cast("Any", check.choice(raw.get("security"), (*where, "security"), SECURITIES)),
-            )
-        )
-    return tuple(servers)
+def _provider_names(raw: Any) -> Iterable[tuple[Path_, str]]:
+    """Every name a provider row answers to, with where it is in the row."""
+    if not isinstance(raw, dict):
+        return
+    for field_name in ("id", "name", "domains", "aliases"):
+        value = raw.get(field_name)
+        if isinstance(value, str):
+            yield (field_name,), value
+        elif isinstance(value, list):
+            for index, name in enumerate(value):
+                if isinstance(name, str):
+                    yield (field_name, index), name
 
 
 def _read_providers(path: Path, entry_ids: set[str], problems: list[Problem]) -> tuple[Provider, ...]:
     table = _read_table(path, problems)
     if table is None:
         return ()
-    check, rows = table
+    doc, rows = table
     result: list[Provider] = []
+    failed = False
     names: dict[str, str] = {}
     for i, raw in enumerate(rows):
-        at: Path_ = (i,)
-        if not check.mapping(raw, at, PROVIDER_FIELDS, PROVIDER_REQUIRED):
+        fields = _validate(
+            ProviderFields,
+            raw,
+            at=(i,),
+            doc=doc,
+            path=path,
+            problems=problems,
+            context={"entry_ids": entry_ids},
+            whole=f"row {i + 1}",
+        )
+        # Names are compared for every row, valid or not: a copied row shows both of its problems at once.
+        for where, name in _provider_names(raw):
+            key = dedup_key(name)
+            if not key:
+                continue
+            if key in names and names[key] != raw.get("id"):
+                failed = True
+                problems.append(
+                    Problem(
+                        path,
+                        doc.line((i, *where)),
+                        f"{where[0]}: {name!r} already names provider {names[key]!r}",
+                    )
+                )
+            names.setdefault(key, str(raw.get("id")))
+        if fields is None:
+            failed = True
             continue
         provider = Provider(
-            id=check.text(raw.get("id"), (*at, "id")),
-            name=check.text(raw.get("name"), (*at, "name")),
-            domains=check.text_list(raw.get("domains"), (*at, "domains"), minimum=1),
-            aliases=check.text_list(raw.get("aliases"), (*at, "aliases")),
-            incoming=_read_servers(check, raw.get("incoming"), (*at, "incoming"), ("IMAP", "POP3")),
-            outgoing=_read_servers(check, raw.get("outgoing"), (*at, "outgoing"), ("SMTP",)),
-            auth=check.text(raw.get("auth"), (*at, "auth")),
-            notes=check.text(raw.get("notes"), (*at, "notes"), optional=True),
-            entry=check.text(raw.get("entry"), (*at, "entry")),
-            source=check.text(raw.get("source"), (*at, "source")),
+            id=fields.id,
+            name=fields.name,
+            domains=tuple(fields.domains),
+            aliases=tuple(fields.aliases),
+            incoming=tuple(ServerSetting(**server.model_dump()) for server in fields.incoming),
+            outgoing=tuple(ServerSetting(**server.model_dump()) for server in fields.outgoing),
+            auth=fields.auth,
+            notes=fields.notes.strip(),
+            entry=fields.entry,
+            source=fields.source,
+            settings_from=fields.settings_from,
         )
-        if provider.id and not ID_PATTERN.match(provider.id):
-            check.error((*at, "id"), "id: lower-case letters, digits and single hyphens")
-        if provider.entry and provider.entry not in entry_ids:
-            check.error((*at, "entry"), f"entry: no entry with id {provider.entry!r}")
-        if provider.source and not re.match(r"^https?://\S+$", provider.source):
-            check.error((*at, "source"), "source: expected an http(s) address")
-        for field_name in ("id", "name", "domains", "aliases"):
-            value = getattr(provider, field_name)
-            for index, name in enumerate(value if isinstance(value, tuple) else (value,)):
-                key = dedup_key(name)
-                where: Path_ = (*at, field_name, index) if isinstance(value, tuple) else (*at, field_name)
-                if key in names and names[key] != provider.id:
-                    check.error(where, f"{field_name}: {name!r} already names provider {names[key]!r}")
-                names[key] = provider.id
         result.append(provider)
-    return tuple(result) if not check.failed else ()
+    return () if failed else tuple(result)
 
 
 # --- The whole knowledge base -------------------------------------------------------------------------------
@@ -467,8 +607,13 @@ def entry_files(root: Path) -> list[Path]:
     return sorted((root / ENTRY_DIR).glob("*.md"))
 
 
-def check_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
-    """Read and validate everything under `root`; the knowledge base is None when there is any error."""
+def check_knowledge(
+    root: Path, *, today: dt.date | None = None
+) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Read and validate everything under `root`; the knowledge base is None when there is any error.
+
+    `today` dates the staleness check of `as_of` (the UTC date when not given).
+    """
     problems: list[Problem] = []
     if not (root / ENTRY_DIR).is_dir():
         problems.append(Problem(root / ENTRY_DIR, 1, "the entries folder is missing"))
@@ -477,15 +622,16 @@ def check_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     read = [result for path in paths if (result := _read_entry(path, problems)) is not None]
     if not read and not problems:
         problems.append(Problem(root / ENTRY_DIR, 1, "there are no entries"))
-    _check_across_entries(read, problems)
-    # Every file's id, read or not: a table row naming a broken entry is that entry's problem, not the row's.
+    # Every file's id, read or not: naming a broken entry is that entry's problem, not the reference's.
     entry_ids = {path.stem for path in paths}
+    _check_across_entries(read, entry_ids, problems)
+    _check_dates(read, today or dt.datetime.now(tz=dt.UTC).date(), problems)
     ports = _read_ports(root / PORTS_FILE, entry_ids, problems)
     providers = _read_providers(root / PROVIDERS_FILE, entry_ids, problems)
     problems.sort(key=lambda p: (str(p.path), p.line))
     if any(p.severity == "error" for p in problems):
         return None, problems
-    entries: Mapping[str, Entry] = {entry.id: entry for entry, _ in read}
+    entries: Mapping[str, Entry] = {item.entry.id: item.entry for item in read}
     return KnowledgeBase(entries=entries, ports=ports, providers=providers, root=root), problems
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Mapping
 
 # The values a table may hold; the loader checks files against these same lists.
@@ -14,6 +15,8 @@ Protocol = Literal["IMAP", "POP3", "SMTP"]
 Security = Literal["ssl", "starttls", "none"]
 Direction = Literal["incoming", "outgoing"]
 Status = Literal["recommended", "acceptable", "legacy", "often-blocked", "unofficial"]
+# Where a provider row's server settings were taken from: Thunderbird's ISP database or the provider's own page.
+SettingsFrom = Literal["ispdb", "provider"]
 
 SECURITY_LABELS: Mapping[str, str] = {
     "ssl": "SSL/TLS (implicit TLS)",
@@ -39,6 +42,7 @@ class Entry:
     sources: tuple[Source, ...]
     answer: str
     path: Path
+    as_of: dt.date | None = None  # the month the answer was last checked against its sources (day 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class Provider:
     notes: str
     entry: str
     source: str
+    settings_from: SettingsFrom = "provider"
 
 
 @dataclass(frozen=True, slots=True)

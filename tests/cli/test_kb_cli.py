@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ def test_check_reports_file_line_and_exits_1(
     assert main(["kb", "check"]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        ("knowledge/entries/gamma.md:4: asks: 'what is alpha' is already in alpha (asks); "
+        ("knowledge/entries/gamma.md:4: asks: 'what is alpha' is also in alpha.md:4 (asks); "
         "one phrasing must lead to one answer"),
         "knowledge/entries/gamma.md:8: related: no entry with id 'zeta'",
         "2 error(s), 0 warning(s) in " + str(root),
@@ -69,3 +70,30 @@ def test_export_refuses_broken_knowledge(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "knowledge/ports.yaml:1: missing required field 'port'" in captured.err
+
+
+def test_strict_check_fails_on_an_old_as_of(
+    write_kb: WriteKB, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = entry_text(title="G", ask="g?", error="E_G").replace("title: G\n", "title: G\nas_of: 2020-01\n")
+    monkeypatch.setenv("GUIDENEST_KNOWLEDGE_DIR", str(write_kb({"entries/gamma.md": old})))
+    assert main(["kb", "check"]) == 0
+    assert main(["kb", "check", "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "knowledge/entries/gamma.md:3: warning: as_of 2020-01 is " in out
+    assert "months old (over 12)" in out
+
+
+def test_strict_check_passes_on_a_current_as_of(
+    write_kb: WriteKB, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    month = dt.datetime.now(tz=dt.UTC).strftime("%Y-%m")
+    current = entry_text(title="G", ask="g?", error="E_G").replace("title: G\n", f"title: G\nas_of: {month}\n")
+    monkeypatch.setenv("GUIDENEST_KNOWLEDGE_DIR", str(write_kb({"entries/gamma.md": current})))
+    assert main(["kb", "check", "--strict"]) == 0
+    assert main(["kb", "export", "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    by_id = {entry["id"]: entry for entry in exported["entries"]}
+    assert by_id["gamma"]["as_of"] == month
+    assert by_id["alpha"]["as_of"] is None
+    assert exported["providers"][0]["settings_from"] == "provider"

@@ -47,6 +47,7 @@ PROVIDERS = """\
   notes: ""
   entry: beta
   source: https://example.com/help
+  settings_from: provider
 """
 
 WriteKB = Callable[..., Path]

@@ -51,10 +51,12 @@ def test_missing_field_and_unknown_field(write_kb: WriteKB) -> None:
     root = write_kb({"entries/gamma.md": text})
     found = errors_of(root)
     assert (
-        "knowledge/entries/gamma.md:5: unknown field 'sauce' (allowed: id, title, asks, errors, tags, related, sources)"
+        "knowledge/entries/gamma.md:5: unknown field 'sauce' "
+        "(allowed: id, title, asks, errors, tags, related, sources, as_of)"
         in found
     )
     assert "knowledge/entries/gamma.md:2: missing required field 'sources'" in found
+    assert len(found) == 2
 
 
 def test_wrong_types_are_named(write_kb: WriteKB) -> None:
@@ -67,7 +69,7 @@ def test_duplicate_ask_across_entries_names_both(write_kb: WriteKB) -> None:
     # Same phrase up to case and punctuation: one phrasing must lead to one answer.
     root = write_kb({"entries/gamma.md": entry_text(title="Gamma", ask="What is ALPHA?", error="ERR_G")})
     assert errors_of(root) == [
-        ("knowledge/entries/gamma.md:4: asks: 'What is ALPHA?' is already in alpha (asks); "
+        ("knowledge/entries/gamma.md:4: asks: 'What is ALPHA?' is also in alpha.md:4 (asks); "
         "one phrasing must lead to one answer")
     ]
 
@@ -75,7 +77,7 @@ def test_duplicate_ask_across_entries_names_both(write_kb: WriteKB) -> None:
 def test_duplicate_error_string(write_kb: WriteKB) -> None:
     root = write_kb({"entries/gamma.md": entry_text(title="Gamma", ask="what is gamma", error="err alpha")})
     assert errors_of(root) == [
-        ("knowledge/entries/gamma.md:6: errors: 'err alpha' is already in alpha (errors); "
+        ("knowledge/entries/gamma.md:6: errors: 'err alpha' is also in alpha.md:6 (errors); "
         "one phrasing must lead to one answer")
     ]
 
@@ -113,7 +115,7 @@ def test_empty_answer_and_bad_file_name(write_kb: WriteKB) -> None:
 def test_id_must_match_file_name(write_kb: WriteKB) -> None:
     text = entry_text(title="G", ask="g?", error="E_G").replace("title: G", "id: delta\ntitle: G")
     root = write_kb({"entries/gamma.md": text})
-    assert errors_of(root) == ["knowledge/entries/gamma.md:2: id 'delta' differs from the file name 'gamma'"]
+    assert errors_of(root) == ["knowledge/entries/gamma.md:2: id: 'delta' differs from the file name 'gamma'"]
 
 
 def test_port_table_types(write_kb: WriteKB) -> None:
@@ -132,7 +134,7 @@ def test_provider_table_checks(write_kb: WriteKB) -> None:
     root = write_kb({"providers.yaml": providers})
     found = errors_of(root)
     assert "knowledge/providers.yaml:11: entry: no entry with id 'gone'" in found
-    assert "knowledge/providers.yaml:15: domains: 'example.com' already names provider 'example'" in found
+    assert "knowledge/providers.yaml:16: domains: 'example.com' already names provider 'example'" in found
 
 
 def test_missing_table_file(write_kb: WriteKB) -> None:
@@ -153,3 +155,121 @@ def test_dedup_key_ignores_case_spacing_and_punctuation() -> None:
     assert dedup_key("  What's the IMAP port?? ") == dedup_key("whats the imap port")
     assert dedup_key("0x800CCC0E") == dedup_key("0x800ccc0e")
     assert dedup_key("535 5.7.8") != dedup_key("535 5.7.9")
+
+
+# --- One mistake, one error, at its line ----------------------------------------------------------------------
+
+
+def test_unclosed_quote_is_one_error_and_the_id_stays_known(write_kb: WriteKB) -> None:
+    # beta's `related: [alpha]` still names a file that exists: no second error in beta.md.
+    root = write_kb({"entries/alpha.md": entry_text(related="beta").replace("title: Alpha", 'title: "Alpha')})
+    assert errors_of(root) == [
+        ("knowledge/entries/alpha.md:2: front matter is not valid YAML: "
+        "the quote opened on this line runs on to line 6; is its closing quote missing?")
+    ]
+
+
+def test_missing_or_empty_title_is_one_error(write_kb: WriteKB) -> None:
+    root = write_kb({"entries/alpha.md": entry_text(related="beta").replace("title: Alpha\n", "")})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:2: missing required field 'title'"]
+    root = write_kb({"entries/alpha.md": entry_text(related="beta").replace("title: Alpha", "title:")})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:2: missing required field 'title'"]
+    root = write_kb({"entries/alpha.md": entry_text(related="beta").replace("title: Alpha", 'title: "  "')})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:2: title: expected non-empty text"]
+
+
+def test_title_too_long(write_kb: WriteKB) -> None:
+    root = write_kb({"entries/alpha.md": entry_text(title="T" * 300, related="beta")})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:2: title: 300 characters, at most 256"]
+
+
+def test_a_bad_list_item_is_reported_at_its_own_line(write_kb: WriteKB) -> None:
+    text = entry_text(related="beta").replace("asks:\n  - what is alpha", "asks:\n  - what is alpha\n  - 42")
+    root = write_kb({"entries/alpha.md": text})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:5: asks: expected non-empty text"]
+
+
+def test_duplicate_ask_is_blamed_where_it_fits_worse(write_kb: WriteKB) -> None:
+    # "what is beta" is beta's own question; adding it to alpha (the first file) is alpha's mistake.
+    text = entry_text(related="beta").replace("  - what is alpha", "  - what is alpha\n  - What is beta")
+    root = write_kb({"entries/alpha.md": text})
+    assert errors_of(root) == [
+        (
+            "knowledge/entries/alpha.md:5: asks: 'What is beta' is also in beta.md:4 (asks); "
+            "one phrasing must lead to one answer"
+        )
+    ]
+
+
+def test_phrase_twice_in_one_entry(write_kb: WriteKB) -> None:
+    text = entry_text(related="beta").replace("  - what is alpha", "  - what is alpha\n  - What is alpha?")
+    root = write_kb({"entries/alpha.md": text})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:5: asks: 'What is alpha?' is listed twice (also line 4)"]
+
+
+# --- Sources --------------------------------------------------------------------------------------------------
+
+
+def test_an_entry_needs_one_source_with_an_address(write_kb: WriteKB) -> None:
+    text = entry_text(related="beta").replace("url: https://www.rfc-editor.org/rfc/rfc8314", "url: null")
+    root = write_kb({"entries/alpha.md": text})
+    assert errors_of(root) == [
+        ("knowledge/entries/alpha.md:9: sources: at least one source needs an http(s) url, "
+        "so the answer can be checked")
+    ]
+
+
+def test_a_source_without_address_is_fine_beside_one_with(write_kb: WriteKB) -> None:
+    text = entry_text(related="beta").replace(
+        "sources:\n", "sources:\n  - title: Guide Nest — Understanding Email Sync Port Configurations\n    url: null\n"
+    )
+    knowledge = load_knowledge(write_kb({"entries/alpha.md": text}))
+    assert [source.url for source in knowledge.entries["alpha"].sources] == [
+        None,
+        "https://www.rfc-editor.org/rfc/rfc8314",
+    ]
+
+
+def test_source_url_must_be_http(write_kb: WriteKB) -> None:
+    text = entry_text(related="beta").replace(
+        "sources:\n", "sources:\n  - title: A file\n    url: file:///etc/passwd\n"
+    )
+    root = write_kb({"entries/alpha.md": text})
+    assert errors_of(root) == ["knowledge/entries/alpha.md:11: url: expected an http(s) address or nothing (null)"]
+
+
+# --- Providers ------------------------------------------------------------------------------------------------
+
+
+def test_provider_settings_from_is_required_and_checked(write_kb: WriteKB) -> None:
+    knowledge = load_knowledge(write_kb())
+    assert knowledge.providers[0].settings_from == "provider"
+    root = write_kb({"providers.yaml": PROVIDERS.replace("  settings_from: provider\n", "")})
+    assert errors_of(root) == ["knowledge/providers.yaml:1: missing required field 'settings_from'"]
+    root = write_kb({"providers.yaml": PROVIDERS.replace("settings_from: provider", "settings_from: thunderbird")})
+    assert errors_of(root) == [
+        "knowledge/providers.yaml:13: settings_from: 'thunderbird' is not one of ispdb, provider"
+    ]
+    ispdb = load_knowledge(write_kb({"providers.yaml": PROVIDERS.replace("from: provider", "from: ispdb")}))
+    assert ispdb.providers[0].settings_from == "ispdb"
+
+
+def test_provider_source_must_be_an_http_address(write_kb: WriteKB) -> None:
+    root = write_kb({"providers.yaml": PROVIDERS.replace("https://example.com/help", "example.com/help")})
+    assert errors_of(root) == [
+        "knowledge/providers.yaml:12: source: expected an http(s) address, not 'example.com/help'"
+    ]
+
+
+def test_provider_servers_are_checked_per_direction(write_kb: WriteKB) -> None:
+    providers = PROVIDERS.replace("{protocol: IMAP, host: imap.example.com", "{protocol: SMTP, host: IMAP.example")
+    root = write_kb({"providers.yaml": providers})
+    assert errors_of(root) == [
+        "knowledge/providers.yaml:6: protocol: 'SMTP' is not one of IMAP, POP3",
+        "knowledge/providers.yaml:6: host: 'IMAP.example' is not a host name",
+    ]
+    no_outgoing = PROVIDERS.replace("  outgoing:\n    - {protocol: SMTP", "  outgoing: []\n    #")
+    root = write_kb({"providers.yaml": no_outgoing})
+    assert errors_of(root) == [
+        "knowledge/providers.yaml:7: outgoing: expected a list of at least one {protocol, host, port, security}"
+    ]

@@ -28,12 +28,17 @@ def test_size_and_error_strings(shipped: KnowledgeBase) -> None:
     assert len(distinct_errors) >= 40
 
 
-def test_every_entry_cites_a_source(shipped: KnowledgeBase) -> None:
+def test_every_entry_cites_a_source_with_an_address(shipped: KnowledgeBase) -> None:
     for entry in shipped.entries.values():
-        assert entry.sources, entry.id
-        assert any(source.url for source in entry.sources) or any(
-            "Guide Nest" in source.title for source in entry.sources
-        ), entry.id
+        assert any(source.url and source.url.startswith(("https://", "http://")) for source in entry.sources), (
+            entry.id
+        )
+
+
+def test_every_provider_says_where_its_settings_come_from(shipped: KnowledgeBase) -> None:
+    for provider in shipped.providers:
+        assert provider.settings_from in ("ispdb", "provider"), provider.id
+        assert provider.source.startswith(("https://", "http://")), provider.id
 
 
 # Each fact of the article, with the entry that must carry it and words that must appear in its answer.

@@ -391,7 +391,8 @@ def test_a_reload_swaps_the_index_and_old_readers_keep_theirs(tmp_path: Path) ->
 
     (root / "entries" / "pop3-in-use.md").write_text(
         "---\ntitle: POP3 mailbox in use\nasks:\n  - pop3 mailbox locked\nerrors:\n"
-        '  - "-ERR [IN-USE] Mailbox is locked"\ntags: [pop3]\nsources:\n  - title: Fixture\n---\n'
+        '  - "-ERR [IN-USE] Mailbox is locked"\ntags: [pop3]\nsources:\n  - title: Fixture\n'
+        "    url: https://example.com/fixture\n---\n"
         "Close the other client.\n",
         encoding="utf-8",
     )
