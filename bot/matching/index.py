@@ -1,0 +1,189 @@
+"""The search index over one knowledge base: every phrasing (title, `asks`, `errors`) as weighted terms.
+
+Built once per knowledge base and read-only afterwards. Postings, weights and per-phrasing figures are numpy
+arrays so that scoring a message is a handful of vectorized operations over the phrasings that share its terms,
+whatever the size of the knowledge base (see `benchmarks/matcher_latency.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.matching.analyzer import Analyzer, ProviderNames, apply_synonyms, stem
+from bot.matching.normalize import normalize
+from bot.matching.tuning import COMMON_WEIGHT
+from bot.matching.vocabulary import COMMON_WORDS, MAIL_TERMS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy.typing as npt
+
+    from bot.knowledge.model import Entry, KnowledgeBase
+
+    IntArray = npt.NDArray[np.int32]
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrasing, as `Index.phrase` reports it (for explanations and tests)."""
+
+    entry: int
+    source: str  # as written in the knowledge base
+    surface: str
+    weight: float
+
+
+def _int_array(values: list[int]) -> IntArray:
+    return np.asarray(values, dtype=np.int32)
+
+
+class Index:
+    """Phrasings, terms and weights of one knowledge base."""
+
+    def __init__(self, knowledge: KnowledgeBase) -> None:
+        self.entries: tuple[Entry, ...] = tuple(knowledge.entries[k] for k in sorted(knowledge.entries))
+        position = {entry.id: i for i, entry in enumerate(self.entries)}
+        self.position: Mapping[str, int] = position
+        port_security: dict[int, set[str]] = defaultdict(set)
+        table_ports: dict[int, set[int]] = defaultdict(set)
+        for row in knowledge.ports:
+            port_security[row.port].add(row.security)
+            if row.entry in position:
+                table_ports[position[row.entry]].add(row.port)
+        analyzer = Analyzer(
+            ProviderNames.build(knowledge.providers), {p: frozenset(s) for p, s in port_security.items()}
+        )
+        provider_entry = {p.id: position[p.entry] for p in knowledge.providers if p.entry in position}
+
+        # Every phrasing as terms, without typo correction: the knowledge base is the reference spelling.
+        sources: list[str] = []
+        surfaces: list[str] = []
+        phrase_terms: list[tuple[str, ...]] = []
+        phrase_entry: list[int] = []
+        is_error: list[bool] = []
+        entry_terms: list[set[str]] = [set() for _ in self.entries]
+        entry_codes: list[set[str]] = [set() for _ in self.entries]
+        mismatch_entries: set[int] = set()
+        vocabulary: set[str] = set()
+        for index, entry in enumerate(self.entries):
+            seen: set[str] = set()
+            texts = [(entry.title, False), *((a, False) for a in entry.asks), *((e, True) for e in entry.errors)]
+            for text, error in texts:
+                norm = normalize(text)
+                terms = analyzer.analyze(norm, correct=False)
+                vocabulary.update(apply_synonyms(norm.tokens))
+                if not terms.terms:
+                    continue
+                entry_terms[index].update(terms.terms)
+                entry_codes[index].update(terms.codes)
+                if terms.mismatch:
+                    mismatch_entries.add(index)
+                if terms.surface in seen:  # the same phrasing twice in one entry counts once
+                    continue
+                seen.add(terms.surface)
+                sources.append(text)
+                surfaces.append(terms.surface)
+                phrase_terms.append(terms.terms)
+                phrase_entry.append(index)
+                is_error.append(error and len(terms.terms) >= 3)
+            # Tags name topics: they tell what an entry covers (its vocabulary), not how people ask.
+            for tag in entry.tags:
+                norm = normalize(tag.replace("-", " "))
+                vocabulary.update(apply_synonyms(norm.tokens))
+                entry_terms[index].update(analyzer.analyze(norm, correct=False).terms)
+            # The ports an entry is about: the ports table says so, or its title names them.
+            table_ports[index].update(analyzer.analyze(normalize(entry.title), correct=False).ports)
+        for provider_id, index in provider_entry.items():
+            entry_terms[index].add("@" + provider_id)
+        for provider in knowledge.providers:
+            for name in (provider.name, *provider.aliases, *provider.domains):
+                vocabulary.update(normalize(name.replace(".", " ")).tokens)
+        self.analyzer = analyzer.with_vocabulary(vocabulary)
+
+        # Term weights: inverse entry frequency, so a term found in every entry weighs little.
+        count = max(len(self.entries), 1)
+        frequency: dict[str, int] = defaultdict(int)
+        for terms_of_entry in entry_terms:
+            for term in terms_of_entry:
+                frequency[term] += 1
+        self.common: frozenset[str] = frozenset(stem(w) for w in COMMON_WORDS)
+        self.weight: Mapping[str, float] = {
+            t: min(math.log(1 + count / f), COMMON_WEIGHT) if t in self.common else math.log(1 + count / f)
+            for t, f in frequency.items()
+        }
+        # A word the knowledge base never uses weighs like a fairly rare one: content no entry explains.
+        self.unknown_weight = math.log(1 + count / 3)
+
+        # Per phrasing: its entry, the inverse of its weight, whether it is an error text, its surface.
+        weights = [sum(self.weight[t] for t in own) for own in phrase_terms]
+        self.sources: tuple[str, ...] = tuple(sources)
+        self.surfaces: tuple[str, ...] = tuple(surfaces)
+        self.surface_length: IntArray = _int_array([len(s) for s in surfaces])
+        self.phrase_entry: IntArray = _int_array(phrase_entry)
+        self.phrase_weight: FloatArray = np.asarray(weights, dtype=np.float64)
+        self.phrase_inverse_weight: FloatArray = np.asarray(
+            [1.0 / w if w else 0.0 for w in weights], dtype=np.float64
+        )
+        self.phrase_is_error: BoolArray = np.asarray(is_error, dtype=np.bool_)
+        # Terms a typo cannot stand for (codes, numbers, providers), kept only for the phrasings that have any.
+        self.phrase_exact: Mapping[int, frozenset[str]] = {
+            i: exact for i, own in enumerate(phrase_terms) if (exact := frozenset(t for t in own if not t.isalpha()))
+        }
+
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, own in enumerate(phrase_terms):
+            for term in own:
+                postings[term].append(i)
+        self.postings: Mapping[str, IntArray] = {t: _int_array(v) for t, v in postings.items()}
+        entry_postings: dict[str, list[int]] = defaultdict(list)
+        for index, entry_own in enumerate(entry_terms):
+            for term in entry_own:
+                entry_postings[term].append(index)
+        self.entry_postings: Mapping[str, IntArray] = {t: _int_array(sorted(v)) for t, v in entry_postings.items()}
+
+        code_entries: dict[str, set[int]] = defaultdict(set)
+        for index, codes in enumerate(entry_codes):
+            for code in codes:
+                code_entries[code].add(index)
+        self.code_entries: Mapping[str, tuple[int, ...]] = {c: tuple(sorted(v)) for c, v in code_entries.items()}
+        self.entry_has_codes: BoolArray = np.asarray([bool(c) for c in entry_codes], dtype=np.bool_)
+        port_entries: dict[int, list[int]] = defaultdict(list)
+        for index in range(len(self.entries)):
+            for port in table_ports.get(index, ()):
+                port_entries[port].append(index)
+        self.port_entries: Mapping[int, IntArray] = {p: _int_array(sorted(v)) for p, v in port_entries.items()}
+        self.mismatch_entries: IntArray = _int_array(sorted(mismatch_entries))
+
+        # For autocomplete: every phrasing as plain lower-case words, for prefix and rapidfuzz matching.
+        labels: list[tuple[int, str]] = []
+        for index, entry in enumerate(self.entries):
+            for text in (entry.title, entry.id.replace("-", " "), *entry.asks, *entry.errors):
+                labels.append((index, normalize(text).text))
+        self.label_entries: tuple[int, ...] = tuple(i for i, _ in labels)
+        self.label_texts: tuple[str, ...] = tuple(text for _, text in labels)
+
+    def term_weight(self, term: str) -> float:
+        weight = self.weight.get(term)
+        if weight is not None:
+            return weight
+        # Unknown to the knowledge base: an everyday word, a mail word ("nodemailer") or a short scrap
+        # (often a misspelt filler: "wich", "tak") is context; anything else is content no entry explains.
+        if term in self.common or term in MAIL_TERMS or len(term) <= 4:
+            return COMMON_WEIGHT
+        return self.unknown_weight
+
+    def phrase(self, index: int) -> Phrase:
+        return Phrase(
+            int(self.phrase_entry[index]), self.sources[index], self.surfaces[index], float(self.phrase_weight[index])
+        )
+
+
+__all__ = ["Index", "Phrase"]
