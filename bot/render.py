@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 from bot.knowledge.model import SECURITY_LABELS, Entry, PortRow, Provider, ServerSetting
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterable
 
+    from bot.matching.lookup import ProviderLookup
     from bot.matching.matcher import MatchResult, Scored
 
 # Discord's embed limits, which every card respects so that no adapter has to cut.
@@ -88,9 +90,33 @@ def confidence_label(scored: Scored, confident: bool) -> str:
     return f"Match {scored.score:.0f}% · {'confident' if confident else 'not sure'}"
 
 
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_text(day: dt.date) -> str:
+    """ "January 2026", in English whatever the machine's locale."""
+    return f"{_MONTHS[day.month - 1]} {day.year}"
+
+
 def sources_text(entry: Entry) -> str:
+    """The "Source" field of every card that shows an entry, ending with the month it was checked if known."""
     items = [f"[{source.title}]({source.url})" if source.url else source.title for source in entry.sources]
-    return shorten(" · ".join(items), FIELD_VALUE_LIMIT)
+    as_of = f" · as of {month_text(entry.as_of)}" if entry.as_of is not None else ""
+    # The date survives a cut: it is what tells a reader how current the answer is.
+    return shorten(" · ".join(items), FIELD_VALUE_LIMIT - len(as_of)) + as_of
 
 
 def answer_card(scored: Scored, *, confident: bool) -> Card:
@@ -195,7 +221,11 @@ def server_line(server: ServerSetting) -> str:
     )
 
 
-def provider_card(provider: Provider) -> Card:
+SHOWN_DOMAINS = 8  # a provider can have a hundred domains: the card names a few and counts the rest
+
+
+def provider_card(provider: Provider, lookup: ProviderLookup | None = None) -> Card:
+    """A provider's settings; given the lookup that found it, also how it was found when not by its name."""
     fields = [
         Field("Incoming", "\n".join(server_line(s) for s in provider.incoming)),
         Field("Outgoing", "\n".join(server_line(s) for s in provider.outgoing)),
@@ -204,15 +234,36 @@ def provider_card(provider: Provider) -> Card:
     if provider.notes:
         fields.append(Field("Notes", shorten(provider.notes, FIELD_VALUE_LIMIT)))
     fields.append(Field("Source", shorten(provider.source, FIELD_VALUE_LIMIT)))
+    domains = list(provider.domains)
+    if lookup is not None and lookup.domain:
+        # The domain asked about first: "live.nl" is an Outlook.com domain.
+        asked = [d for d in domains if lookup.domain == d or lookup.domain.endswith("." + d)]
+        domains = [*asked, *(d for d in domains if d not in asked)]
+    shown = ", ".join(domains[:SHOWN_DOMAINS])
+    if len(domains) > SHOWN_DOMAINS:
+        shown += f" and {len(domains) - SHOWN_DOMAINS} more"
+    lines = [f"Domains: {shown}"] if shown else []
+    if lookup is not None and lookup.matched_by == "typo":
+        lines.insert(0, f"Closest name to *{escape_markdown(lookup.query)}*: {escape_markdown(provider.name)}.")
+    elif lookup is not None and lookup.matched_by == "server":
+        host = escape_markdown(lookup.domain or lookup.query)
+        lines.insert(0, f"*{host}* is a server of {escape_markdown(provider.name)}.")
+    if lookup is not None and lookup.also:
+        lines.append("The same servers also serve " + ", ".join(escape_markdown(p.name) for p in lookup.also) + ".")
     return Card(
         title=shorten(f"{provider.name} mail settings", TITLE_LIMIT),
-        description=shorten("Domains: " + ", ".join(provider.domains), DESCRIPTION_LIMIT),
+        description=shorten("\n".join(lines), DESCRIPTION_LIMIT),
         fields=tuple(fields),
         entry_id=provider.entry,
     )
 
 
-def no_provider_card(name: str) -> Card:
+def no_provider_card(lookup: ProviderLookup, discover: str) -> Card:
+    """Nothing in the table matched: say so, offer the nearest names, and say how to find a domain's settings.
+
+    `discover` is this surface's command for a domain's settings, with `{domain}` where the domain goes:
+    "/mailsettings domain:{domain}" on Discord, "guidenest discover {domain}" on the command line."""
+    name = lookup.query
     if not name.strip():
         # "I don't have settings for ." helps nobody: say what to type instead.
         return Card(
@@ -220,11 +271,20 @@ def no_provider_card(name: str) -> Card:
             description="Give a provider's name, a domain or an e-mail address: `gmail`, `outlook.com`, "
             "`me@yahoo.com`.",
         )
-    return Card(
-        title="Unknown provider",
-        description=shorten(
-            f"I don't have settings for {escape_markdown(name)}. Your provider's help pages list them; "
-            "many providers also publish them for automatic setup (ask a moderator for `/mailsettings`).",
-            DESCRIPTION_LIMIT,
-        ),
-    )
+    if lookup.domain:
+        lines = [
+            f"*{escape_markdown(lookup.domain)}* is not a domain in my provider table.",
+            (
+                f"To find its settings, try `{discover.format(domain=lookup.domain)}`: it reads what the domain "
+                "publishes for mail apps (autoconfig, SRV and MX records)."
+            ),
+        ]
+    else:
+        lines = [f"No provider in my table is called *{escape_markdown(name)}*."]
+        if lookup.nearest:
+            lines.append("Did you mean " + ", ".join(f"`{escape_markdown(p.name)}`" for p in lookup.nearest) + "?")
+        lines.append(
+            f"For a company's or your own domain, try `{discover.format(domain='your-domain.com')}`, "
+            "or your provider's help pages."
+        )
+    return Card(title="Unknown provider", description=shorten("\n".join(lines), DESCRIPTION_LIMIT))

@@ -6,13 +6,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import load_service, print_json
-from bot.matching.lookup import find_ports, find_provider
+from bot.matching.lookup import ProviderLookup, find_ports, lookup_provider
 from bot.render import no_provider_card, port_card, provider_card
 
 if TYPE_CHECKING:
     import argparse
 
-    from bot.knowledge.model import KnowledgeBase, Provider
+    from bot.knowledge.model import KnowledgeBase
     from bot.settings import Settings
 
 
@@ -41,13 +41,18 @@ def port_reply(knowledge: KnowledgeBase, query: str) -> str:
     return port_card(find_ports(knowledge, query), query).to_text()
 
 
+DISCOVER = "guidenest discover {domain}"
+
+
 def provider_reply(knowledge: KnowledgeBase, name: str) -> str:
-    return _provider_text(find_provider(knowledge, name), name)
+    return _provider_text(lookup_provider(knowledge, name))
 
 
-def _provider_text(found: list[tuple[Provider, float]], name: str) -> str:
-    """The best match's settings, or what to type instead when nothing matched."""
-    return (provider_card(found[0][0]) if found else no_provider_card(name)).to_text()
+def _provider_text(found: ProviderLookup) -> str:
+    """The match's settings, or the nearest names and how to look a domain up when nothing matched."""
+    if found.match is None:
+        return no_provider_card(found, DISCOVER).to_text()
+    return provider_card(found.match, found).to_text()
 
 
 def run_port(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,9 +73,21 @@ def run_provider(args: argparse.Namespace, settings: Settings) -> int:
     if service is None:
         return 1
     name = " ".join(args.name)
-    found = find_provider(service.current.knowledge, name)
+    found = lookup_provider(service.current.knowledge, name)
     if args.json:
-        print_json([{**asdict(provider), "score": score} for provider, score in found[:1]] if found else [])
+        print_json(_provider_json(found))
     else:
-        print(_provider_text(found, name))
-    return 0 if found else 1
+        print(_provider_text(found))
+    return 0 if found.match is not None else 1
+
+
+def _provider_json(found: ProviderLookup) -> dict[str, Any]:
+    """`match` is null unless the query really named a provider; `nearest` are names to offer then."""
+    return {
+        "query": found.query,
+        "match": asdict(found.match) if found.match is not None else None,
+        "matched_by": found.matched_by,
+        "also": [p.id for p in found.also],
+        "nearest": [{"id": p.id, "name": p.name} for p in found.nearest],
+        "domain": found.domain,
+    }

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.exts.common import COLOUR_INFO, COLOUR_UNSURE, NO_MENTIONS, card_embed, snapshot
-from bot.matching.lookup import find_ports, find_provider, port_choices, provider_choices
+from bot.matching.lookup import find_ports, lookup_provider, port_choices, provider_choices
 from bot.render import no_provider_card, port_card, port_table_card, provider_card, shorten
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 MAX_CHOICES = 25  # Discord's limit for autocomplete
 CHOICE_TEXT_LIMIT = 100  # a choice's name and its string value
 QUERY_MAX_LENGTH = 100
+DISCOVER = "/mailsettings domain:{domain}"  # how a member looks up a domain the table lacks
 
 
 def to_choices(pairs: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
@@ -71,11 +72,11 @@ class Lookup(commands.Cog):
     async def provider(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, QUERY_MAX_LENGTH]
     ) -> None:
-        found = find_provider(snapshot(self.bot).knowledge, name.strip())
-        if found:
-            embed = card_embed(provider_card(found[0][0]), colour=COLOUR_INFO)
+        found = lookup_provider(snapshot(self.bot).knowledge, name)
+        if found.match is not None:
+            embed = card_embed(provider_card(found.match, found), colour=COLOUR_INFO)
         else:
-            embed = card_embed(no_provider_card(name.strip()), colour=COLOUR_UNSURE)
+            embed = card_embed(no_provider_card(found, DISCOVER), colour=COLOUR_UNSURE)
         await interaction.response.send_message(embed=embed, allowed_mentions=NO_MENTIONS)
 
     @provider.autocomplete("name")

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.model import SECURITY_LABELS
 from bot.matching.normalize import strip_invisible
+from bot.matching.vocabulary import COMMON_WORDS, STOPWORDS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bot.knowledge.model import KnowledgeBase, PortRow, Provider
 
 MAX_LABEL = 100  # Discord's limit for an autocomplete choice's name and value
+MAX_QUERY = 200  # a provider query longer than this names nothing more
 
 # --- Ports -------------------------------------------------------------------------------------------------
 
@@ -172,46 +176,67 @@ def port_value(row: PortRow) -> str:
 
 
 def port_choices(knowledge: KnowledgeBase, query: str, limit: int = 25) -> list[tuple[str, str]]:
-    """Autocomplete for a port query: the rows it finds, then rows whose label resembles what is typed."""
+    """Autocomplete for a port query: the rows it finds, reading a half-typed last word ("imap sta") as the words
+    of the table's vocabulary that it begins, and a half-typed number ("99") as the ports it begins."""
     rows = list(knowledge.ports)
-    if not query.strip():
+    words = _port_words(query)
+    if not words:
         chosen = rows
     else:
-        chosen = find_ports(knowledge, query)
-        words = _port_words(query)
-        typed = " ".join(words)
-        # A number being typed ("99") matches the ports it begins.
-        digits = [w for w in words if w.isdigit()]
-        chosen += [r for r in rows if r not in chosen and any(str(r.port).startswith(d) for d in digits)]
-        labels = [port_label(r).casefold() for r in rows]
-        for _, _score, index in process.extract(
-            typed, labels, scorer=fuzz.partial_ratio, processor=None, score_cutoff=75, limit=None
-        ):
-            if rows[index] not in chosen:
-                chosen.append(rows[index])
+        head, last = " ".join(words[:-1]), words[-1]
+        names = {r.name.casefold() for r in rows}
+        vocabulary = {*_PORT_VOCABULARY, *names}
+        completions = sorted(w for w in vocabulary if w.startswith(last) and w != last) if last.isalpha() else []
+        if last.isdigit():
+            base = find_ports(knowledge, head) if head else rows
+            chosen = [r for r in base if str(r.port).startswith(last)]
+        elif last not in vocabulary and len(last) >= 2 and completions:
+            chosen = []
+            for word in completions:
+                chosen += [r for r in find_ports(knowledge, f"{head} {word}") if r not in chosen]
+        else:
+            chosen = find_ports(knowledge, query)
     return [(port_label(r), port_value(r)) for r in chosen[: max(limit, 0)]]
 
 
 # --- Providers --------------------------------------------------------------------------------------------
 
-EXACT = 100.0  # the id, the name, an alias or a domain
-DOMAIN_WORD = 96.0  # the first word of a domain ("hotmail" from hotmail.com)
-SERVER_HOST = 95.0  # one of its server host names (shared hosts name several providers)
-FUZZY_CUTOFF = 75.0
-TYPO_SHARE = 0.95  # a near miss ("hotmial") scores a little below an exact name
-WORD_SHARE = 0.98  # one word of a longer query ("gmail smtp settings") names the provider a little less surely
+MatchedBy = Literal["name", "domain", "server", "typo"]
+
+# Words that name no provider, however close they are to one: "email" is one letter from "gmail", "mail" is
+# mail.com's first label, and "my work email" names no provider at all.
+_GENERIC_WORDS = STOPWORDS | COMMON_WORDS | {
+    "email", "emails", "mail", "mails", "webmail", "inbox", "mailbox", "account", "accounts", "settings",
+    "setting", "server", "servers", "smtp", "imap", "pop", "pop3", "incoming", "outgoing", "port", "ports",
+    "password", "login", "app", "apps", "client", "work", "school", "business", "personal", "company",
+    "corporate", "office", "provider", "custom", "domain", "own", "private",
+}
+_NEAREST = 3  # names offered when nothing matched
+_NEAREST_CUTOFF = 55.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLookup:
+    """What a provider query found: a real match, or nothing and the nearest names to offer instead."""
+
+    query: str
+    match: Provider | None
+    matched_by: MatchedBy | None = None
+    also: tuple[Provider, ...] = ()  # other providers the same domain or server host names (shared hosts)
+    nearest: tuple[Provider, ...] = ()  # when nothing matched: names close to what was typed, to offer
+    domain: str | None = None  # the query named this domain (or an address at it)
 
 
 def _key(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text.casefold()))
 
 
-def _names(provider: Provider) -> list[tuple[str, float]]:
-    """Every way of naming a provider, with the score an exact hit earns."""
-    names = [(provider.id, EXACT), (provider.name, EXACT), *((a, EXACT) for a in provider.aliases)]
-    names += [(d, EXACT) for d in provider.domains]
-    names += [(d.split(".")[0], DOMAIN_WORD) for d in provider.domains]
-    return [(_key(n), score) for n, score in names if _key(n)]
+def _names(provider: Provider) -> list[str]:
+    """Every way of naming a provider: id, name, aliases, domains and their first labels."""
+    names = [provider.id, provider.name, *provider.aliases, *provider.domains]
+    names += [d.split(".")[0] for d in provider.domains]
+    keys = {_key(n) for n in names}
+    return sorted(k for k in keys if k and k not in _GENERIC_WORDS)
 
 
 def _domain_of(query: str) -> str | None:
@@ -222,52 +247,87 @@ def _domain_of(query: str) -> str | None:
     return text if re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", text) else None
 
 
-def find_provider(knowledge: KnowledgeBase, name: str) -> list[tuple[Provider, float]]:
-    """Providers named by `name` (a name, alias, id, domain, host name or e-mail address; typos allowed), best
-    first, with a score 0-100."""
+def _slips(word: str) -> int:
+    """Typing slips a word may carry and still name a provider: none under five letters ("gmx", "aol", "me")."""
+    return 0 if len(word) < 5 else 1 if len(word) < 9 else 2
+
+
+def _by_domain(providers: Sequence[Provider], domain: str) -> tuple[list[Provider], MatchedBy | None]:
+    """A server host names every provider using it (hosts are shared); else an address domain, or a subdomain."""
+    hosts = [p for p in providers if any(domain == s.host for s in (*p.incoming, *p.outgoing))]
+    if hosts:
+        return hosts, "server"
+    listed = [p for p in providers if any(domain == d or domain.endswith("." + d) for d in p.domains)]
+    if listed:
+        return listed, "domain"
+    hosts = [
+        p
+        for p in providers
+        if any(domain.endswith("." + s.host) for s in (*p.incoming, *p.outgoing))
+    ]
+    return hosts, ("server" if hosts else None)
+
+
+def _by_name(providers: Sequence[Provider], wanted: str) -> tuple[list[Provider], MatchedBy | None]:
+    """A name, alias or domain said exactly (alone or as words of a longer query), else a close typo of one."""
+    words = wanted.split()
+    owners: dict[str, list[Provider]] = {}
+    for provider in providers:
+        for key in _names(provider):
+            owners.setdefault(key, []).append(provider)
+    # The longest run of words that is a name: "google mail settings" → "google mail".
+    for size in range(len(words), 0, -1):
+        for start in range(len(words) - size + 1):
+            found = owners.get(" ".join(words[start : start + size]))
+            if found:
+                return found, "name"
+    single = sorted(k for k in owners if " " not in k and len(k) >= 4)
+    for word in words:
+        if word in _GENERIC_WORDS or not word.isalpha() or not _slips(word):
+            continue
+        hit = process.extractOne(
+            word, single, scorer=DamerauLevenshtein.distance, processor=None, score_cutoff=_slips(word)
+        )
+        if hit is not None:
+            return owners[hit[0]], "typo"
+    return [], None
+
+
+def lookup_provider(knowledge: KnowledgeBase, query: str) -> ProviderLookup:
+    """The provider `query` names — by name, alias, id, domain, server host, e-mail address or a close typo
+    (`gmial`) — or, when it names none, the nearest names to offer. Never a guess presented as a match:
+    `xyzmail`, `hey.com` or "my work email" match nothing."""
     providers = knowledge.providers
-    name = strip_invisible(name)
-    if not name.strip() or not providers:
-        return []
-    best: dict[int, float] = {}
-
-    def note(index: int, score: float) -> None:
-        best[index] = max(best.get(index, 0.0), score)
-
-    # An address or a domain settles it when the table lists that domain or host.
-    domain = _domain_of(name)
+    text = strip_invisible(query).strip()[:MAX_QUERY]
+    if not text or not providers:
+        return ProviderLookup(query=text, match=None)
+    domain = _domain_of(text)
     if domain is not None:
-        for index, provider in enumerate(providers):
-            if any(domain == d or domain.endswith("." + d) for d in provider.domains):
-                note(index, EXACT)
-            hosts = {s.host for s in (*provider.incoming, *provider.outgoing)}
-            if any(domain == h or domain.endswith("." + h) for h in hosts):
-                note(index, SERVER_HOST)
-    if not best:
-        choices: list[str] = []
-        owners: list[tuple[int, float]] = []
-        for index, provider in enumerate(providers):
-            for key, exact_score in _names(provider):
-                choices.append(key)
-                owners.append((index, exact_score))
-        # The whole query, then each of its words ("gmail smtp settings"), a little less sure.
-        wanted = _key(name)
-        tries = [(wanted, 1.0), *((w, WORD_SHARE) for w in dict.fromkeys(wanted.split()) if w != wanted)]
-        for text, share in tries:
-            if len(text) < 2:
-                continue
-            for _, similarity, position in process.extract(
-                text, choices, scorer=fuzz.ratio, processor=None, score_cutoff=FUZZY_CUTOFF, limit=None
-            ):
-                index, exact_score = owners[position]
-                note(index, (exact_score if similarity == 100 else similarity * TYPO_SHARE) * share)
-    if not best:
-        return []
-    top = max(best.values())
-    # Beside an exact hit, look-alikes ("ymail" for "gmail") are noise.
-    keep = {i: score for i, score in best.items() if top < EXACT * WORD_SHARE or score >= top - 10}
-    order = sorted(keep, key=lambda i: (-keep[i], providers[i].name.casefold(), providers[i].id))
-    return [(providers[i], round(keep[i], 1)) for i in order]
+        found, how = _by_domain(providers, domain)
+    else:
+        found, how = _by_name(providers, _key(text))
+    if found:
+        found = sorted(found, key=lambda p: (p.name.casefold(), p.id))
+        return ProviderLookup(text, found[0], how, tuple(found[1:]), domain=domain)
+    nearest: list[Provider] = []
+    if domain is None:
+        by_key = [(key, p) for p in providers for key in _names(p)]
+        for _, _score, position in process.extract(
+            _key(text), [k for k, _ in by_key], scorer=fuzz.WRatio, processor=None, score_cutoff=_NEAREST_CUTOFF,
+            limit=None,
+        ):
+            provider = by_key[position][1]
+            if provider not in nearest:
+                nearest.append(provider)
+            if len(nearest) == _NEAREST:
+                break
+    return ProviderLookup(text, None, nearest=tuple(nearest), domain=domain)
+
+
+def find_provider(knowledge: KnowledgeBase, query: str) -> list[Provider]:
+    """The providers `query` really names (several when they share the domain or server), best first."""
+    found = lookup_provider(knowledge, query)
+    return [found.match, *found.also] if found.match is not None else []
 
 
 def provider_label(provider: Provider) -> str:
@@ -283,7 +343,7 @@ def provider_choices(knowledge: KnowledgeBase, query: str, limit: int = 25) -> l
     if not typed:
         chosen = sorted(providers, key=lambda p: (p.name.casefold(), p.id))
     else:
-        starts = [p for p in providers if any(key.startswith(typed) for key, _ in _names(p))]
+        starts = [p for p in providers if any(key.startswith(typed) for key in _names(p))]
         chosen = sorted(starts, key=lambda p: (p.name.casefold(), p.id))
-        chosen += [p for p, _ in find_provider(knowledge, query) if p not in chosen]
+        chosen += [p for p in find_provider(knowledge, query) if p not in chosen]
     return [(provider_label(p), p.id[:MAX_LABEL]) for p in chosen[: max(limit, 0)]]

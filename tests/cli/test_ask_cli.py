@@ -284,13 +284,27 @@ def test_unknown_port_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_provider_lookup(name: str, host: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["provider", name, "--json"]) == 0
-    (provider,) = json.loads(capsys.readouterr().out)
-    assert host in {server["host"] for server in provider["incoming"]}
+    found = json.loads(capsys.readouterr().out)
+    assert host in {server["host"] for server in found["match"]["incoming"]}
 
 
 def test_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["provider", "qwertyuiop"]) == 1
     assert "Unknown provider" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [("xyzmail", "guidenest discover your-domain.com"), ("me@hey.com", "guidenest discover hey.com")],
+)
+def test_a_provider_guess_is_never_shown_as_a_match(name: str, hint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["provider", name]) == 1
+    out = capsys.readouterr().out
+    assert "Unknown provider" in out
+    assert hint in out
+    assert "imap." not in out  # no provider's settings
+    assert main(["provider", name, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["match"] is None
 
 
 def test_broken_knowledge_is_reported_not_crashed(
