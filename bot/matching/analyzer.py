@@ -17,7 +17,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.matching.normalize import Normalized, normalize
-from bot.matching.tuning import MAX_TERMS, MAX_TYPO_LOOKUPS, TYPO_MIN_LENGTH
+from bot.matching.tuning import MAX_TERMS, MAX_TYPO_LOOKUPS, NAMING_DOMAINS, TYPO_MIN_LENGTH
 from bot.matching.vocabulary import (
     COMMON_WORDS,
     MAIL_PORTS,
@@ -143,10 +143,12 @@ class ProviderNames:
                     by_terms[terms].add(provider.id)
                 for domain in norm.domains:  # a name like "Outlook.com" is a domain
                     by_domain[domain].add(provider.id)
-            for domain in provider.domains:
+            for rank, domain in enumerate(provider.domains):
                 by_domain[domain.casefold()].add(provider.id)
+                # A domain's first label names the provider only for its main domains ("hotmail" of hotmail.com):
+                # a row can list a hundred domains, and "inbox", "online" or "engineer" name no provider.
                 label = domain.casefold().split(".")[0]
-                if label not in _AMBIGUOUS_NAMES and len(label) >= 3:
+                if rank < NAMING_DOMAINS and label not in _AMBIGUOUS_NAMES and len(label) >= 3:
                     by_terms[(label,)].add(provider.id)
             for server in (*provider.incoming, *provider.outgoing):
                 by_domain[server.host.casefold()].add(provider.id)

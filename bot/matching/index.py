@@ -8,7 +8,7 @@ whatever the size of the knowledge base (see `benchmarks/matcher_latency.py`).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.matching.analyzer import Analyzer, ProviderNames, apply_synonyms, stem
 from bot.matching.normalize import normalize
-from bot.matching.tuning import COMMON_WEIGHT
+from bot.matching.tuning import BM25_B, BM25_K1, COMMON_WEIGHT
 from bot.matching.vocabulary import COMMON_WORDS, MAIL_TERMS
 
 if TYPE_CHECKING:
@@ -155,12 +155,15 @@ class Index:
                 code_entries[code].add(index)
         self.code_entries: Mapping[str, tuple[int, ...]] = {c: tuple(sorted(v)) for c, v in code_entries.items()}
         self.entry_has_codes: BoolArray = np.asarray([bool(c) for c in entry_codes], dtype=np.bool_)
+        self.entry_codes: tuple[frozenset[str], ...] = tuple(frozenset(c) for c in entry_codes)
         port_entries: dict[int, list[int]] = defaultdict(list)
         for index in range(len(self.entries)):
             for port in table_ports.get(index, ()):
                 port_entries[port].append(index)
         self.port_entries: Mapping[int, IntArray] = {p: _int_array(sorted(v)) for p, v in port_entries.items()}
         self.mismatch_entries: IntArray = _int_array(sorted(mismatch_entries))
+
+        self._build_documents(knowledge)
 
         # For autocomplete: every phrasing as plain lower-case words, for prefix and rapidfuzz matching.
         labels: list[tuple[int, str]] = []
@@ -169,6 +172,43 @@ class Index:
                 labels.append((index, normalize(text).text))
         self.label_entries: tuple[int, ...] = tuple(i for i, _ in labels)
         self.label_texts: tuple[str, ...] = tuple(text for _, text in labels)
+
+    def _build_documents(self, knowledge: KnowledgeBase) -> None:
+        """Each entry as one document for BM25: its phrasings, tags and answer text. The answer says in plain
+        words what an entry is about ("the message stays in the Outbox"), words people describe symptoms with
+        that its `asks` may lack."""
+        read: dict[str, tuple[str, ...]] = {}  # answers and tags repeat across entries: analyze each text once
+
+        def terms_of(text: str) -> tuple[str, ...]:
+            found = read.get(text)
+            if found is None:
+                found = read[text] = self.analyzer.analyze(normalize(text), correct=False).terms
+            return found
+
+        documents: list[Counter[str]] = []
+        for entry in self.entries:
+            counts: Counter[str] = Counter()
+            for text in (entry.title, *entry.asks, *entry.errors, *(t.replace("-", " ") for t in entry.tags)):
+                counts.update(terms_of(text))
+            for line in entry.answer.splitlines():
+                counts.update(terms_of(line))
+            documents.append(counts)
+        count = max(len(documents), 1)
+        average = sum(sum(d.values()) for d in documents) / count or 1.0
+        frequency: Counter[str] = Counter(t for d in documents for t in d)
+        entries: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, list[float]] = defaultdict(list)
+        for index, counts in enumerate(documents):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * sum(counts.values()) / average)
+            for term, tf in counts.items():
+                df = frequency[term]
+                idf = math.log(1 + (count - df + 0.5) / (df + 0.5))
+                entries[term].append(index)
+                weights[term].append(idf * tf * (BM25_K1 + 1) / (tf + norm))
+        self.document_entries: Mapping[str, IntArray] = {t: _int_array(v) for t, v in entries.items()}
+        self.document_weights: Mapping[str, FloatArray] = {
+            t: np.asarray(v, dtype=np.float64) for t, v in weights.items()
+        }
 
     def term_weight(self, term: str) -> float:
         weight = self.weight.get(term)

@@ -30,12 +30,13 @@ from rapidfuzz import fuzz, process
 
 from bot.matching.analyzer import Terms, stem
 from bot.matching.index import Index
-from bot.matching.normalize import Normalized, normalize
+from bot.matching.normalize import normalize
 from bot.matching.tuning import (
-    CERTAIN,
+    BODY_CAP,
+    BODY_SHARE,
     CODE_SCORE,
     CODE_WORDS_SHARE,
-    DENSE_PHRASES,
+    FEATURES,
     FLOOR,
     LEVELS,
     MAX_SUGGESTIONS,
@@ -54,15 +55,18 @@ from bot.matching.tuning import (
     SHARED_CODE_SCORE,
     SHORT_MESSAGE,
     STANDALONE_WEIGHT,
+    TITLE_LENGTH,
+    TITLE_SHARE,
     VERBATIM,
     VERBATIM_LENGTH,
     VERBATIM_RECALL,
+    VERBATIM_WORDS,
     Level,
+    answer_probability,
 )
 from bot.settings import Confidence
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
 
     import numpy.typing as npt
 
@@ -103,12 +107,61 @@ class MatchResult:
 class _Bag:
     """The phrasings that share enough of a message's terms, scored by weight of terms alone (0-100)."""
 
-    phrases: IntArray  # phrasing ids, grouped by entry (ascending), best first within an entry
+    phrases: IntArray  # phrasing ids, ascending (so grouped by entry)
     scores: FloatArray
     recall: FloatArray
     entries: IntArray  # the entries that have a scored phrasing, ascending
     best: FloatArray  # each of those entries' best phrasing score
     first: IntArray  # where each entry's phrasings start in `phrases`
+    explained: FloatArray  # the weight of the message each entry's terms hold, over all entries
+    query_weight: float  # the message's whole weight
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What the decision to answer unasked rests on: the best entry's readings and the message's signals."""
+
+    terms: Terms
+    relevance: float = 0.0  # the best entry's relevance (before the 0-100 cap)
+    runner_up: float = 0.0
+    words: float = 0.0  # its phrasings against the whole message
+    title: float = 0.0  # … against the post's title
+    has_title: bool = False
+    title_agrees: bool = False  # the title alone ranks this entry first too
+    body: float = 0.0  # its BM25 score as a document (capped)
+    body_agrees: bool = False  # as a document, too, it ranks first
+    coverage: float = 0.0  # the share of the message's weight that the entry's terms hold
+    code: bool = False  # the message has an error code this entry lists
+
+    def features(self) -> tuple[float, ...]:
+        """In the order of `tuning.FEATURES`."""
+        terms = self.terms
+        return (
+            self.relevance / 100,
+            (self.relevance - self.runner_up) / 100,
+            self.words / 100,
+            float(self.words >= VERBATIM_WORDS),
+            self.title / 100,
+            float(self.has_title),
+            float(self.title_agrees),
+            self.body / 10,
+            float(self.body_agrees),
+            min(self.coverage, 1.0),
+            min(terms.mail_signals, 3) / 3,
+            min(terms.off_signals, 3) / 3,
+            float(self.code),
+            math.log1p(len(terms.terms)) / 5,
+        )
+
+
+def _leading(values: FloatArray, ids: IntArray, count: int) -> list[int]:
+    """Positions of the `count` highest values, ties broken by the lower id: without sorting everything."""
+    if len(values) > count:
+        cut = np.partition(values, len(values) - count)[len(values) - count]
+        positions = np.flatnonzero(values >= cut)
+    else:
+        positions = np.arange(len(values))
+    return sorted(positions.tolist(), key=lambda i: (-values[i], ids[i]))[:count]
 
 
 class Matcher:
@@ -137,16 +190,14 @@ class Matcher:
         sizes = [len(p) for p in lists]
         if not sum(sizes):
             return None
-        # Weight of the message each phrasing holds (summed in term order, one posting at a time). A dense count
-        # over all phrasings is cheapest for a small knowledge base, a sort of the postings read for a large one.
-        postings, posting_weights = np.concatenate(lists), np.repeat(weights, sizes)
-        if len(index.phrase_entry) <= DENSE_PHRASES:
-            shared = np.bincount(postings, weights=posting_weights, minlength=len(index.phrase_entry))
-            phrases = np.flatnonzero(shared)
-            shared = shared[phrases]
-        else:
-            phrases, where = np.unique(postings, return_inverse=True)
-            shared = np.bincount(where, weights=posting_weights)
+        # Weight of the message each phrasing holds (summed in term order, one posting at a time), counted
+        # densely: cheaper than sorting the postings even at 100,000 entries. Phrasings are numbered entry by
+        # entry, so the ones found come out grouped by entry.
+        shared = np.bincount(
+            np.concatenate(lists), weights=np.repeat(weights, sizes), minlength=len(index.phrase_entry)
+        )
+        phrases = np.flatnonzero(shared)
+        shared = shared[phrases]
         # … and each entry holds: of two entries whose phrasings both sit inside a pasted error, the one
         # covering more of it wins.
         entry_lists = [index.entry_postings[t] for t, _ in known]
@@ -154,7 +205,7 @@ class Matcher:
             np.concatenate(entry_lists),
             weights=np.repeat(weights, [len(e) for e in entry_lists]),
             minlength=len(index.entries),
-        )
+        ).astype(np.float64, copy=False)
         recall = shared * index.phrase_inverse_weight[phrases]
         keep = recall >= MIN_RECALL
         if not keep.any():
@@ -166,15 +217,15 @@ class Matcher:
         # A heavy phrasing (an error text) found whole inside chatter stands on its own.
         alone = recall * recall * np.minimum(shared / STANDALONE_WEIGHT, 1.0)
         scores = np.maximum(scores, alone) * 100.0
-        order = np.lexsort((phrases, -scores, entry_of))
-        phrases, scores, recall, entry_of = phrases[order], scores[order], recall[order], entry_of[order]
         first = np.flatnonzero(np.concatenate(([True], entry_of[1:] != entry_of[:-1]))).astype(np.int32)
-        return _Bag(phrases.astype(np.int32), scores, recall, entry_of[first], scores[first], first)
+        best = np.maximum.reduceat(scores, first)
+        return _Bag(phrases.astype(np.int32), scores, recall, entry_of[first], best, first, explained, query_weight)
 
-    def _score(self, terms: Terms) -> FloatArray | None:
-        """Every entry's score, 0-100 (unrounded); NaN for the entries the message has nothing in common with."""
+    def _score(self, terms: Terms) -> tuple[FloatArray | None, _Bag | None]:
+        """Every entry's score, 0-100 (unrounded), NaN for the entries the message has nothing in common with;
+        and the bag of phrasings it rests on."""
         if not terms.terms and not terms.codes:
-            return None
+            return None, None
         index = self._index
         bag = self._bag(terms)
         # Entries beyond the leading few keep their bag score, discounted as if word order matched half-way.
@@ -197,7 +248,7 @@ class Matcher:
                 scores[present & mismatch] += MISMATCH_BONUS
                 scores[present & ~mismatch & about_port] -= PORT_BONUS
         capped: FloatArray = np.minimum(scores, 100.0)
-        return capped
+        return capped, bag
 
     def _read_order(self, terms: Terms, bag: _Bag, scores: FloatArray) -> None:
         """Word order on the leading entries' best phrasings (rapidfuzz on the surface text): whole-message
@@ -207,15 +258,15 @@ class Matcher:
         if not terms.surface:
             return
         short = len(terms.surface) <= SHORT_MESSAGE
-        # The leading entries' best few phrasings: each entry's phrasings sit together in the bag, best first.
-        leaders = np.lexsort((bag.entries, -bag.best))[:REFINE_ENTRIES]
+        # The leading entries' best few phrasings: each entry's phrasings sit together in the bag.
         ends = np.append(bag.first[1:], len(bag.phrases))
         chosen: list[int] = []
-        for k in leaders.tolist():
-            start = int(bag.first[k])
-            stop = min(int(ends[k]), start + REFINE_PHRASES)
+        for k in _leading(bag.best, bag.entries, REFINE_ENTRIES):
+            start, stop = int(bag.first[k]), int(ends[k])
             reach = float(bag.best[k]) - REFINE_REACH
-            chosen.extend(i for i in range(start, stop) if bag.scores[i] >= reach)
+            # A stable sort keeps equal scores in phrasing order, as the phrasings are in the bag.
+            own = np.argsort(-bag.scores[start:stop], kind="stable")[:REFINE_PHRASES] + start
+            chosen.extend(int(i) for i in own if bag.scores[i] >= reach)
         refined: dict[int, float] = {}
         for _, similarity, position in process.extract(
             terms.surface,
@@ -261,7 +312,7 @@ class Matcher:
             # their words with the paste can be in it, so only the best of those are searched for.
             errors = np.flatnonzero(index.phrase_is_error[bag.phrases] & (bag.scores >= PASTE_BAG))
             if len(errors) > PASTE_CANDIDATES:
-                errors = errors[np.lexsort((bag.phrases[errors], -bag.scores[errors]))[:PASTE_CANDIDATES]]
+                errors = errors[_leading(bag.scores[errors], bag.phrases[errors], PASTE_CANDIDATES)]
             for _, similarity, position in process.extract(
                 terms.surface,
                 [index.surfaces[bag.phrases[i]] for i in errors],
@@ -301,45 +352,89 @@ class Matcher:
             others[list(coded)] = False
             scores[others] -= OTHER_CODE_PENALTY
 
-    def _ranked(self, norm: Normalized, keep: int) -> tuple[list[Scored], Terms]:
-        """The `keep` best entries for a normalized message, best first; ties go to the entry id that sorts first."""
-        terms = self._index.analyzer.analyze(norm, correct=True)
-        all_scores = self._score(terms)
-        if all_scores is None:
-            return [], terms
+    def _body(self, terms: Terms) -> FloatArray | None:
+        """Each entry's BM25 score as a document (phrasings, tags and answer text) for the message's terms."""
+        index = self._index
+        found = [t for t in terms.terms if t in index.document_entries]
+        if not found:
+            return None
+        body: FloatArray = np.bincount(
+            np.concatenate([index.document_entries[t] for t in found]),
+            weights=np.concatenate([index.document_weights[t] for t in found]),
+            minlength=len(index.entries),
+        ).astype(np.float64, copy=False)
+        return body
+
+    def _read(self, text: str) -> tuple[Terms, Terms | None]:
+        """The message's terms, and its title's when it reads like a post: a short first line above more text."""
+        analyzer = self._index.analyzer
+        terms = analyzer.analyze(normalize(text), correct=True)
+        first, _, rest = text.strip().partition("\n")
+        if rest.strip() and len(first) <= TITLE_LENGTH:
+            return terms, analyzer.analyze(normalize(first), correct=True)
+        return terms, None
+
+    def _ranked(self, text: str, keep: int) -> tuple[list[Scored], _Evidence]:
+        """The `keep` best entries for a message, best first (ties go to the entry id that sorts first), and the
+        evidence behind the best one.
+
+        An entry's relevance adds up three readings: its phrasings against the whole message, the same against
+        a post's title (people put the problem in the title and a log below it), and the entry as a document."""
+        terms, title = self._read(text)
+        words, bag = self._score(terms)
+        heading = self._score(title)[0] if title is not None else None
+        body = self._body(terms)
+        size = len(self._index.entries)
+        words_of = np.zeros(size) if words is None else np.nan_to_num(words)
+        heading_of = np.zeros(size) if heading is None else np.nan_to_num(heading)
+        body_of = np.zeros(size) if body is None else np.minimum(body, BODY_CAP)
+        relevance = words_of + TITLE_SHARE * heading_of + BODY_SHARE * body_of
         # Entries far below the floor matter neither for the ranking nor for the margin: drop them early, and
         # round only the few that can still be among the `keep` best (rounding can tie them, never pass them).
-        candidates = np.flatnonzero(all_scores >= NEAR_FLOOR / 2)
-        values = all_scores[candidates]
+        candidates = np.flatnonzero(relevance >= NEAR_FLOOR / 2)
+        values = np.minimum(relevance[candidates], 100.0)
         if len(candidates) > keep:
             cut = np.partition(values, len(values) - keep)[len(values) - keep] - 0.1
             candidates, values = candidates[values >= cut], values[values >= cut]
         scores = {int(e): round(float(v), 1) for e, v in zip(candidates, values, strict=True)}
         # Entries are indexed in id order, so the index breaks ties like the id would.
         order = heapq.nsmallest(keep, scores, key=lambda e: (-scores[e], e))
-        return [Scored(self._index.entries[e], scores[e]) for e in order], terms
+        ranked = [Scored(self._index.entries[e], scores[e]) for e in order]
+        evidence = _Evidence(terms)
+        if order:
+            top = order[0]
+            heading_top = int(np.argmax(heading_of)) if heading is not None and heading_of.max() > 0 else -1
+            evidence = _Evidence(
+                terms,
+                relevance=float(relevance[top]),
+                runner_up=float(relevance[order[1]]) if len(order) > 1 else 0.0,
+                words=float(words_of[top]),
+                title=float(heading_of[top]) if title is not None else 0.0,
+                has_title=title is not None,
+                title_agrees=heading_top == top,
+                body=float(body_of[top]),
+                body_agrees=body is not None and int(np.argmax(body)) == top,
+                coverage=float(bag.explained[top]) / bag.query_weight if bag is not None else 0.0,
+                code=bool(terms.codes & self._index.entry_codes[top]),
+            )
+        return ranked, evidence
 
     def match(self, text: str, *, level: Confidence = Confidence.NORMAL, limit: int = 5) -> MatchResult:
         """Rank the entries for `text` and decide whether the bot may answer it unasked at `level`."""
-        scored, terms = self._ranked(normalize(text), keep=max(limit, 3))
+        scored, evidence = self._ranked(text, keep=max(limit, 3))
         ranked = tuple(s for s in scored if s.score >= FLOOR)[: max(limit, 1)]
         near = () if ranked else tuple(s for s in scored if s.score >= NEAR_FLOOR)[:3]
-        confident = self._confident(scored, terms, LEVELS[Confidence(level)])
+        confident = bool(scored) and self._confident(evidence, LEVELS[Confidence(level)])
         return MatchResult(query=text, ranked=ranked, confident=confident, near=near)
 
     @staticmethod
-    def _confident(scored: Sequence[Scored], terms: Terms, level: Level) -> bool:
-        if not scored:
-            return False
+    def _confident(evidence: _Evidence, level: Level) -> bool:
+        terms = evidence.terms
         if terms.off_signals > terms.mail_signals:
             return False  # SSH, databases, games, websites: not ours to answer unasked
-        best = scored[0].score
-        if not terms.mail_signals and (len(terms.terms) < 2 or best < level.neutral_score):
-            return False  # one everyday word ("test") or a message that never says it is about mail
-        if best < level.score:
-            return False
-        runner_up = scored[1].score if len(scored) > 1 else 0.0
-        return best >= CERTAIN or best - runner_up >= level.margin
+        if not terms.mail_signals and len(terms.terms) < 2:
+            return False  # one everyday word ("test")
+        return answer_probability(evidence.features()) >= level.probability
 
     def complete(self, text: str, limit: int = 25) -> list[Scored]:
         """Entries for an autocomplete list; what has been typed so far may end in half a word."""
@@ -349,7 +444,7 @@ class Matcher:
         typed = norm.text
         if not typed:
             return [Scored(e, 0.0) for e in sorted(index.entries, key=lambda e: (e.title.casefold(), e.id))][:limit]
-        best: dict[int, float] = {index.position[s.entry.id]: s.score for s in self._ranked(norm, keep=limit)[0]}
+        best: dict[int, float] = {index.position[s.entry.id]: s.score for s in self._ranked(text, keep=limit)[0]}
         for label, similarity, position in process.extract(
             typed,
             index.label_texts,
@@ -367,12 +462,15 @@ class Matcher:
     def explain(self, text: str) -> dict[str, object]:
         """What the matcher made of `text`: terms, signals and each leading entry's best phrasing."""
         index = self._index
-        scored, terms = self._ranked(normalize(text), keep=5)
+        scored, evidence = self._ranked(text, keep=5)
+        terms = evidence.terms
         bag = self._bag(terms) if terms.terms else None
         best_phrase: dict[int, tuple[float, str]] = {}
         if bag is not None:
-            for entry, start in zip(bag.entries, bag.first, strict=True):
-                best_phrase[int(entry)] = (round(float(bag.scores[start]), 1), index.sources[bag.phrases[start]])
+            ends = np.append(bag.first[1:], len(bag.phrases))
+            for entry, start, stop in zip(bag.entries, bag.first, ends, strict=True):
+                top = min(range(start, stop), key=lambda i: (-bag.scores[i], bag.phrases[i]))
+                best_phrase[int(entry)] = (round(float(bag.scores[top]), 1), index.sources[bag.phrases[top]])
         return {
             "terms": list(terms.terms),
             "codes": sorted(terms.codes),
@@ -381,6 +479,8 @@ class Matcher:
             "mail_signals": terms.mail_signals,
             "off_signals": terms.off_signals,
             "top": [(s.entry.id, s.score, best_phrase.get(index.position[s.entry.id], (0.0, ""))) for s in scored[:5]],
+            "features": dict(zip(FEATURES, evidence.features(), strict=True)),
+            "probability": round(answer_probability(evidence.features()), 3),
         }
 
 

@@ -8,6 +8,7 @@ part and `tests/data/holdout.yaml` are only measured, never tuned on (`tests/mat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,20 +23,61 @@ NEAR_FLOOR = 30.0  # when none reaches the floor, entries this close may still b
 MAX_SUGGESTIONS = 4
 
 
-# --- When the bot may answer unasked -----------------------------------------------------------------------------
+# --- When the bot may answer unasked ---------------------------------------------------------------------------
+# A logistic model of "the best entry is the right answer", fitted by benchmarks/matcher_calibrate.py on the
+# development set and the tuning part of the real-world corpus (their off-domain posts and chatter as negatives).
+# The bot answers unasked when the probability reaches the level's threshold.
+FEATURES: tuple[str, ...] = (
+    "relevance",  # the best entry's relevance / 100
+    "lead",  # … minus the runner-up's, / 100
+    "words",  # its phrasings against the whole message / 100
+    "verbatim",  # … one of them (an error text, say) is in the message nearly word for word
+    "title",  # … against the post's title / 100
+    "has_title",  # the message reads like a post: a short first line above more text
+    "title_agrees",  # the title alone ranks the same entry first
+    "body",  # its BM25 score as a document / 10
+    "body_agrees",  # as a document, too, it ranks first
+    "coverage",  # the share of the message's weight its terms hold
+    "mail_signals",  # words, codes, hosts that place the message in e-mail (up to 3) / 3
+    "off_signals",  # words and ports of other services (up to 3) / 3
+    "code",  # the message has an error code the entry lists
+    "length",  # log(1 + distinct terms) / 5
+)
+# Two models: one for a chat message or a pasted error, one for a post (a title line above more text), which
+# reads differently — longer, with logs and chatter around the problem.
+MESSAGE_MODEL: tuple[float, tuple[float, ...]] = (
+    -7.803,
+    (2.736, 1.619, 2.708, -0.182, 0.000, 0.000, 0.000, 0.278, 0.866, 2.303, 4.436, -5.143, -0.869, 1.327),
+)
+POST_MODEL: tuple[float, tuple[float, ...]] = (
+    -7.982,
+    (1.679, 1.087, 1.493, -0.889, 1.641, 0.000, 0.903, 1.864, 0.526, 2.806, 4.156, -1.478, -0.218, -0.844),
+)
+
+
+def answer_probability(features: tuple[float, ...]) -> float:
+    """How likely the best entry is the right answer, from the features in `FEATURES` order."""
+    intercept, weights = POST_MODEL if features[FEATURES.index("has_title")] else MESSAGE_MODEL
+    z = intercept + sum(w * x for w, x in zip(weights, features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
 @dataclass(frozen=True, slots=True)
 class Level:
-    score: float  # the best entry's score must reach this
-    margin: float  # … and lead the runner-up by this much (unless it is near-certain)
-    neutral_score: float  # a message without a single e-mail word needs this instead
+    probability: float  # the answer probability the bot needs to answer unasked
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(score=70.0, margin=8.0, neutral_score=101.0),  # never without an e-mail word
-    Confidence.NORMAL: Level(score=56.0, margin=3.0, neutral_score=64.0),
-    Confidence.RELAXED: Level(score=50.0, margin=2.0, neutral_score=58.0),
+    Confidence.STRICT: Level(probability=0.930),
+    Confidence.NORMAL: Level(probability=0.685),
+    Confidence.RELAXED: Level(probability=0.605),
 }
-CERTAIN = 90.0  # at or above this the margin rule is waived: two entries can both fit well
+
+# --- Reading a message in parts -----------------------------------------------------------------------------------
+TITLE_LENGTH = 160  # a first line up to this long, above more text, is read as the post's title
+TITLE_SHARE = 0.0  # how much the title's reading adds to an entry's relevance
+BODY_SHARE = 1.0  # how much the entry-as-document (BM25) score adds
+BODY_CAP = 8.0  # … at most: a long paste sums many terms
 
 # --- Error codes and ports ----------------------------------------------------------------------------------------
 CODE_SCORE = 95.0  # the message has an error code that only this entry lists
@@ -58,13 +100,18 @@ REFINE_REACH = 20.0  # … that score within this much of the entry's best
 VERBATIM = 88.0  # whole-message similarity at which a message counts as one of the phrasings
 VERBATIM_LENGTH = VERBATIM / (200 - VERBATIM)  # the shortest/longest length ratio that can reach it
 VERBATIM_RECALL = 0.5  # … tried only on phrasings whose terms the message mostly holds
+VERBATIM_WORDS = 95.0  # a phrasing scoring this is in the message nearly word for word
 SHORT_MESSAGE = 160  # characters of surface text up to which whole-message similarity is meaningful
 PASTE_BAG = 20.0  # an error text is looked for inside a long paste once its words alone score this much
 PASTE_CANDIDATES = 40  # … and only the best this many of them (partial_ratio over a long paste is costly)
 PASTE_SIMILARITY = 90.0  # how closely the error text must appear inside the paste
 
+# --- Whole entries as documents (BM25 over phrasings, tags and answer text) --------------------------------------
+BM25_K1 = 1.2
+BM25_B = 0.75
+
 # --- Bounds on work per message --------------------------------------------------------------------------------
 TYPO_MIN_LENGTH = 4
+NAMING_DOMAINS = 6  # the first few domains of a provider row, whose first labels name it in free text
 MAX_TERMS = 400  # distinct terms read from one message: bounds the cost of huge pastes
 MAX_TYPO_LOOKUPS = 60
-DENSE_PHRASES = 20_000  # up to this many phrasings, term overlaps are counted in one dense array

@@ -102,10 +102,6 @@ SYNONYMS: Mapping[str, str] = {
     "etimedout": "timeout",
     "timedout": "timeout",
     "enotfound": "name not known",
-    "comcast": "isp",
-    "xfinity": "isp",
-    "verizon": "isp",
-    "spectrum": "isp",
     "o365": "office365",
     "m365": "office365",
     "ms365": "office365",
@@ -188,8 +184,10 @@ OFF_DOMAIN_TERMS: frozenset[str] = _words(
     elasticsearch minecraft game games gaming steam xbox playstation psn valorant fortnite roblox csgo
     lobby multiplayer website websites browser chrome firefox nginx apache httpd iis tomcat caddy
     wordpress cloudflare webserver docker kubernetes kubectl k8s git github gitlab npm pip curl wget
-    https http react localhost3000 django flask jenkins zoom spotify netflix printer rpi raspberry plex
+    https http react localhost3000 django flask jenkins gradle maven mvn yarn pnpm conda artifactory
+    zoom spotify netflix printer rpi raspberry plex
     jellyfin samba smb nfs api endpoint webhook frontend backend apt yum dnf router modem discord
+    confirmation registration signup otp drive youtube
     """
 )
 

@@ -229,7 +229,7 @@ def test_suggestions_exclude_the_best_and_hold_at_most_four(matcher: Matcher) ->
 
 
 def test_when_nothing_reaches_the_floor_the_nearest_are_offered(matcher: Matcher) -> None:
-    result = matcher.match("the mail app on my tablet is slow")
+    result = matcher.match("the mail app on my tablet feels sluggish")
     assert result.best is None
     assert not result.confident
     assert result.suggestions
