@@ -13,13 +13,13 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.cli import ask, kb, lookup, probe, run
+from bot.cli import ask, db, kb, lookup, probe, run
 from bot.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-AREAS = (ask, lookup, kb, probe, run)
+AREAS = (ask, lookup, kb, db, probe, run)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,14 +1,18 @@
 """The bot's SQLite database (aiosqlite, WAL, versioned migrations). Core: no Discord here."""
 
+from bot.storage.check import DatabaseStatus, UnusableDatabaseError, check_database
 from bot.storage.records import AnswerRecord, EntryFeedback, GuildConfig, MissRow, ProbeAuditRow
 from bot.storage.store import Storage, StorageError
 
 __all__ = [
     "AnswerRecord",
+    "DatabaseStatus",
     "EntryFeedback",
     "GuildConfig",
     "MissRow",
     "ProbeAuditRow",
     "Storage",
     "StorageError",
+    "UnusableDatabaseError",
+    "check_database",
 ]

@@ -21,6 +21,7 @@ from bot.cli import main
 from bot.cli.run import REDACTED, _token, hide_secret_in_logs
 from bot.settings import Settings
 from tests.e2e.guidenest_process import DATABASE, GuidenestProcess, assert_database_closed, bot_environment
+from tests.storage.faults import FAULTS, companions, db_check, digest, make_database, make_faulty, write_lock_held
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -209,3 +210,69 @@ async def test_a_health_port_in_use_exits_2_naming_the_setting_before_contacting
     assert unwanted_discord.connections == 0
     # The database was opened before the port was tried, and closed again on the way out.
     assert_database_closed(tmp_path / DATABASE)
+
+
+# --- the start-up database check ------------------------------------------------------------------------
+
+
+async def _run_under(prefix: list[str], discord: UnwantedDiscord, tmp_path: Path, wait: float = 60.0) -> Finished:
+    """`guidenest run` under a command prefix (the read-only case runs it where permission bits hold)."""
+    process = GuidenestProcess(
+        await asyncio.create_subprocess_exec(
+            *prefix,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=bot_environment(discord, tmp_path, SECRET),
+            cwd=tmp_path,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    )
+    try:
+        await asyncio.wait_for(process.process.wait(), wait)
+        return await process.finish()
+    finally:
+        process.kill()
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_database_the_bot_cannot_use_is_refused_at_start_as_db_check_says(
+    fault: str, unwanted_discord: UnwantedDiscord, tmp_path: Path
+) -> None:
+    """Read-only (folder writable, permission bits holding), damaged table pages, a newer schema, not SQLite."""
+    database = tmp_path / DATABASE
+    prefix = await make_faulty(database, fault)
+    before = digest(database)
+
+    finished = await _run_under(prefix, unwanted_discord, tmp_path)
+
+    assert finished.returncode == 2, finished.output
+    assert "Traceback" not in finished.output
+    assert unwanted_discord.connections == 0
+    assert digest(database) == before  # nothing migrated, repaired or replaced
+    assert companions(database) == []
+    # `guidenest db check` says the same, in the same words and with the same exit code.
+    checked = db_check(database, prefix, tmp_path)
+    assert checked.returncode == 2
+    assert checked.stderr.startswith("guidenest: cannot use the database (GUIDENEST_DATABASE_PATH): ")
+    assert checked.stderr.splitlines()[0] in finished.stderr.splitlines()
+
+
+async def test_a_database_locked_past_the_busy_timeout_is_refused_at_start(
+    unwanted_discord: UnwantedDiscord, tmp_path: Path
+) -> None:
+    database = tmp_path / DATABASE
+    await make_database(database)
+    with write_lock_held(database):
+        finished = await _run_under([], unwanted_discord, tmp_path)
+
+    assert finished.returncode == 2, finished.output
+    assert (
+        f"guidenest: cannot use the database (GUIDENEST_DATABASE_PATH): {database} stayed locked by another"
+        " connection for 10 s (database is locked)"
+    ) in finished.stderr
+    assert "Traceback" not in finished.output
+    assert unwanted_discord.connections == 0
