@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+import itertools
 import json
 import logging
 import re
@@ -70,6 +72,15 @@ def grouping_key(text: str) -> str:
     return key or " ".join(text.casefold().split())  # all punctuation or emoji: keep it as it is
 
 
+def _settle(committed: asyncio.Future[None], error: BaseException | None) -> None:
+    if committed.done():  # its caller was cancelled and stopped waiting
+        return
+    if error is None:
+        committed.set_result(None)
+    else:
+        committed.set_exception(error)
+
+
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -84,6 +95,11 @@ class Storage:
         self._clock = clock
         # One connection, many coroutines: a transaction must not take in another coroutine's statements.
         self._lock = asyncio.Lock()
+        # Guild settings reads in flight: concurrent callers for one guild share one query.
+        self._config_reads: dict[int, asyncio.Task[GuildConfig]] = {}
+        # Answer and miss rows waiting for the next batch: (statement, parameters, committed).
+        self._queued: list[tuple[str, tuple[Any, ...], asyncio.Future[None]]] = []
+        self._flush_task: asyncio.Task[None] | None = None
         self.schema_version = 0
         self.closed = False
 
@@ -180,6 +196,7 @@ class Storage:
         async with self._lock:
             if self.closed:
                 return
+            await self._write_queued()  # answers and misses already promised to their callers
             self.closed = True
             try:
                 await self._db.execute("PRAGMA optimize")
@@ -194,6 +211,7 @@ class Storage:
         """Several statements as one; a write takes the write lock up front so no other writer cuts in."""
         async with self._lock:
             self._check_open()
+            await self._write_queued()  # queued rows first, so every read sees them
             await self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield self._db
@@ -206,14 +224,78 @@ class Storage:
         """One statement on its own (autocommit); the number of rows it changed."""
         async with self._lock:
             self._check_open()
+            await self._write_queued()
             cursor = await self._db.execute(sql, tuple(parameters))
             return cursor.rowcount
 
     async def _rows(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
         async with self._lock:
             self._check_open()
+            await self._write_queued()
             cursor = await self._db.execute(sql, tuple(parameters))
             return list(await cursor.fetchall())
+
+    async def _queue_write(self, sql: str, parameters: Iterable[Any]) -> None:
+        """Write one row in the next batch and wait until it is committed.
+
+        Answers and misses come in bursts (a busy channel); one transaction for every row queued by the time
+        the lock is free costs one commit and one lock turn instead of one each.
+        """
+        self._check_open()
+        committed = asyncio.get_running_loop().create_future()
+        self._queued.append((sql, tuple(parameters), committed))
+        self._schedule_flush()
+        # A caller cancelled here only stops waiting: its row stays queued and is written.
+        await committed
+
+    def _schedule_flush(self) -> None:
+        if self._queued and (self._flush_task is None or self._flush_task.done()):
+            self._flush_task = asyncio.create_task(self._flush_queued(), name="guidenest: storage batch")
+
+    async def _flush_queued(self) -> None:
+        async with self._lock:
+            # Rows queued while a batch is written go in the next one, in this same task.
+            while self._queued and not self.closed:
+                await self._write_queued()
+
+    async def _write_queued(self) -> None:
+        """Write the queued rows in one transaction, in the order they came; the lock must be held."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                # Runs of the same statement (misses, say) go to SQLite in one call.
+                for sql, run in itertools.groupby(queued, key=lambda row: row[0]):
+                    await self._db.executemany(sql, [parameters for _, parameters, _ in run])
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+        except sqlite3.Error:
+            if self._db.in_transaction:  # a failed COMMIT leaves it open
+                await self._db.execute("ROLLBACK")
+            # One bad row must not sink the others: write each on its own, each caller told its own outcome.
+            for sql, parameters, committed in queued:
+                try:
+                    await self._db.execute(sql, parameters)
+                except sqlite3.Error as exc:
+                    _settle(committed, exc)
+                else:
+                    _settle(committed, None)
+            return
+        except Exception as exc:  # noqa: BLE001 - anything else (a lost connection): every caller hears of it
+            for _, _, committed in queued:
+                _settle(committed, exc)
+            return
+        except BaseException:
+            # Cancelled (the caller that was flushing gave up): rolled back, so write them in the next batch.
+            self._queued[:0] = queued
+            asyncio.get_running_loop().call_soon(self._schedule_flush)
+            raise
+        for _, _, committed in queued:
+            _settle(committed, None)
 
     def _check_open(self) -> None:
         if self.closed:
@@ -225,6 +307,26 @@ class Storage:
     # --- per-guild settings -----------------------------------------------------------------------------
 
     async def guild_config(self, guild_id: int) -> GuildConfig:
+        """The guild's settings; callers asking for the same guild at the same time share one query.
+
+        Right after a settings change every message of a busy channel asks at once (the answering cog's
+        cache was emptied); without sharing, each waits for the lock behind all the others.
+        """
+        reading = self._config_reads.get(guild_id)
+        if reading is None:
+            reading = asyncio.create_task(self._read_guild_config(guild_id), name="guidenest: guild settings")
+            self._config_reads[guild_id] = reading
+            reading.add_done_callback(functools.partial(self._forget_config_read, guild_id))
+        # Shielded: one caller giving up must not cancel the query the others wait for.
+        return await asyncio.shield(reading)
+
+    def _forget_config_read(self, guild_id: int, reading: asyncio.Task[GuildConfig]) -> None:
+        if self._config_reads.get(guild_id) is reading:
+            del self._config_reads[guild_id]
+        if not reading.cancelled():
+            reading.exception()  # its callers got it; do not let asyncio log it as never retrieved
+
+    async def _read_guild_config(self, guild_id: int) -> GuildConfig:
         async with self._transaction(write=False) as db:
             cursor = await db.execute(
                 "SELECT confidence, answer_cooldown_seconds, user_rate_limit, moderator_role_id,"
@@ -260,6 +362,7 @@ class Storage:
             await self._run(
                 "DELETE FROM enabled_channel WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
             )
+        self._config_reads.pop(guild_id, None)  # a read started before this write must not be shared after it
 
     async def update_guild_config(
         self,
@@ -299,6 +402,7 @@ class Storage:
                 f" ON CONFLICT (guild_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns)}"
             )
             await self._run(sql, (guild_id, *values))
+            self._config_reads.pop(guild_id, None)  # as in set_channel_enabled
         return await self.guild_config(guild_id)
 
     # --- answers and votes ------------------------------------------------------------------------------
@@ -314,7 +418,7 @@ class Storage:
         suggestions: Sequence[str],
     ) -> None:
         """Remember an answer; recording the same message again (the answer switched in place) replaces it."""
-        await self._run(
+        await self._queue_write(
             "INSERT INTO answer (message_id, guild_id, channel_id, entry_id, query, suggestions, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (message_id) DO UPDATE SET entry_id = excluded.entry_id, query = excluded.query,"
@@ -396,7 +500,7 @@ class Storage:
         if reason not in MISS_REASONS:
             raise ValueError(f"reason must be one of {', '.join(sorted(MISS_REASONS))}")
         text = text[:MAX_MISS_TEXT]
-        await self._run(
+        await self._queue_write(
             "INSERT INTO miss (at, guild_id, channel_id, text, grouping_key, reason, entry_id, score)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (self._now(), guild_id, channel_id, text, grouping_key(text), reason, entry_id, score),
