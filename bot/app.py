@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import discord
 import yarl
@@ -18,11 +19,15 @@ from bot.metrics import Metrics
 from bot.storage import Storage
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MISS_PURGE_INTERVAL_SECONDS = 24 * 60 * 60
+# Seconds before each retry of a 503: discord.py's pauses for a 500, and as many tries (5).
+RETRY_503_DELAYS: tuple[float, ...] = (1.0, 3.0, 5.0, 7.0)
 
 # Cogs, loaded in this order at start.
 EXTENSIONS: tuple[str, ...] = (
@@ -47,6 +52,86 @@ def point_client_at(api_base: str, gateway_url: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def reconnect_on_garbled_frames() -> None:
+    """Make a gateway frame that is not a JSON object cost a reconnect instead of the process.
+
+    discord.py ends a shard for good on any exception it does not expect while reading a frame, and the bot
+    with it. Here such a frame closes that connection and RESUMEs the session: Discord replays what was
+    missed. Process-wide, like the endpoints above, and installed once.
+    """
+    socket_class = discord.gateway.DiscordWebSocket
+    if getattr(socket_class.received_message, "tolerates_garbled_frames", False):
+        return
+    read_frame = socket_class.received_message
+
+    async def received_message(ws: discord.gateway.DiscordWebSocket, msg: Any, /) -> None:
+        if type(msg) is bytes:
+            try:
+                msg = ws._decompressor.decompress(msg)
+            except Exception:  # noqa: BLE001 - zlib's, zstd's or UTF-8's error: the stream is broken either way
+                await _drop_garbled(ws, msg)
+            if msg is None:
+                return  # the first part of a compressed frame
+        try:
+            await read_frame(ws, msg)
+        except (ValueError, AttributeError, TypeError):
+            if _is_json_object(msg):
+                raise  # the frame was fine: handling it failed, which discord.py reports as before
+            await _drop_garbled(ws, msg)
+
+    received_message.tolerates_garbled_frames = True  # type: ignore[attr-defined]
+    socket_class.received_message = received_message  # type: ignore[method-assign]
+
+
+async def _drop_garbled(ws: discord.gateway.DiscordWebSocket, frame: str | bytes) -> NoReturn:
+    log.warning(
+        "shard %s: the gateway sent a frame that is not a JSON object (%s); reconnecting",
+        ws.shard_id,
+        repr(frame[:60]) + ("…" if len(frame) > 60 else ""),
+    )
+    await ws.close(code=4000)  # not 1000: the session stays resumable
+    raise discord.gateway.ReconnectWebSocket(ws.shard_id, resume=True)
+
+
+def retry_service_unavailable(http: discord.http.HTTPClient) -> None:
+    """Retry a 503 as discord.py retries 500, 502 and 504 (RETRY_503_DELAYS).
+
+    discord.py hands a 503 straight to the caller, yet Discord sends it while briefly overloaded, as it sends
+    the others: without this, one 503 on a message create loses the answer.
+    """
+    request = http.request
+
+    async def request_retrying_503(
+        route: discord.http.Route,
+        *,
+        files: Sequence[discord.File] | None = None,
+        form: Iterable[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        failed = 0
+        while True:
+            try:
+                return await request(route, files=files, form=form, **kwargs)
+            except discord.DiscordServerError as exc:
+                failed += 1
+                if exc.status != 503 or failed > len(RETRY_503_DELAYS):
+                    raise
+            delay = RETRY_503_DELAYS[failed - 1]
+            log.info("%s %s answered 503; retrying in %.0f s", route.method, route.path, delay)
+            await asyncio.sleep(delay)
+            for file in files or ():
+                file.reset()  # the failed attempt read it to the end
+
+    http.request = request_retrying_503  # type: ignore[method-assign]
+
+
 class GuideNestBot(commands.AutoShardedBot):
     # Opened by open_services (`guidenest run` calls it before login; setup_hook opens what is missing),
     # closed in close().
@@ -67,6 +152,7 @@ class GuideNestBot(commands.AutoShardedBot):
             # Extra discord.py client options, e.g. the tests' short guild_ready_timeout.
             **client_options,
         )
+        retry_service_unavailable(self.http)
         self.settings = settings
         self.metrics = Metrics()
         self.health_server: HealthServer | None = None
@@ -167,4 +253,5 @@ class GuideNestBot(commands.AutoShardedBot):
 
 def create_bot(settings: Settings, **client_options: Any) -> GuideNestBot:
     point_client_at(settings.discord_api_base, settings.discord_gateway_url)
+    reconnect_on_garbled_frames()
     return GuideNestBot(settings, **client_options)

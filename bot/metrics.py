@@ -25,6 +25,9 @@ PREFIX = "guidenest_"
 # Seconds from reading a message to the answer being sent, Discord's round trip included.
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+# Why a reply was lost: 429s past the retries, 5xx past the retries, no permission, any other refusal.
+LOST_REASONS: tuple[str, ...] = ("rate_limited", "server_error", "forbidden", "refused")
+
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -133,6 +136,12 @@ class Metrics:
             "Messages read where the bot may answer (enabled channels, mentions).",
         )
         self.answers = Counter(f"{PREFIX}answers_total", "Answers posted, passive and by command.")
+        self.answers_lost = Counter(
+            f"{PREFIX}answers_lost_total",
+            "Replies to messages Discord did not take, after discord.py's retries, by why.",
+            labelnames=("reason",),
+            known=[(reason,) for reason in LOST_REASONS],
+        )
         self.abstentions = Counter(
             f"{PREFIX}abstentions_total", "Messages left unanswered because no match was confident enough."
         )
@@ -165,6 +174,7 @@ class Metrics:
         return [
             self.messages_seen,
             self.answers,
+            self.answers_lost,
             self.abstentions,
             self.votes,
             self.probes,

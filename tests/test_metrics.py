@@ -72,6 +72,7 @@ def test_metrics_has_the_published_set() -> None:
     assert names == [
         "guidenest_messages_seen_total",
         "guidenest_answers_total",
+        "guidenest_answers_lost_total",
         "guidenest_abstentions_total",
         "guidenest_votes_total",
         "guidenest_probes_total",

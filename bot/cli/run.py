@@ -44,6 +44,15 @@ INTENT_NOT_ENABLED = f"""guidenest: Discord closed the connection: this bot's Me
 The bot reads the text of help messages to answer them, which needs this privileged intent. Turn it on:
 {PORTAL_INTENT_STEPS}. Then start the bot again."""
 
+# The gateway's own refusals at IDENTIFY (close codes), after the REST login went through.
+GATEWAY_REJECTED_TOKEN = f"""guidenest: Discord's gateway rejected the bot token in DISCORD_TOKEN (close code 4004).
+The login just before accepted it, so the token was most likely reset a moment ago. Get the new one from the
+{PORTAL_RESET_STEPS}, and replace the DISCORD_TOKEN line in .env."""
+
+INVALID_INTENTS = """guidenest: Discord's gateway refused the intents the bot asked for as invalid (close code 4013).
+No setting of yours causes this: this discord.py and the gateway disagree on which intents exist. Update
+Guide Nest and its dependencies (or check GUIDENEST_DISCORD_GATEWAY_URL points at Discord), then start again."""
+
 
 def register(subcommands: Any) -> None:  # argparse's _SubParsersAction is private
     run = subcommands.add_parser(
@@ -104,16 +113,27 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     import aiohttp
     import discord
 
+    from bot.cli.db import refusal
     from bot.health import HealthServerError
     from bot.knowledge.loader import KnowledgeError
-    from bot.storage import StorageError
+    from bot.storage import StorageError, check_database
 
     try:
+        # Before anything else opens the file: a database the bot cannot write, or one that is damaged, newer or
+        # locked, is refused here rather than found out by the first vote that fails to save.
+        check_database(settings.database_path)
         return asyncio.run(serve(settings, token))
     except discord.LoginFailure:
         _error(REJECTED_TOKEN, token)
     except discord.PrivilegedIntentsRequired:
         _error(INTENT_NOT_ENABLED, token)
+    except discord.ConnectionClosed as exc:
+        refusals = {4004: GATEWAY_REJECTED_TOKEN, 4013: INVALID_INTENTS}
+        if exc.code in refusals:
+            _error(refusals[exc.code], token)
+            return 2
+        _error(f"guidenest: Discord closed the gateway connection (close code {exc.code}); cannot reconnect.", token)
+        return 1
     except KnowledgeError as exc:
         _error(
             f"guidenest: the knowledge in {settings.knowledge_dir} has errors:\n{exc}\n"
@@ -121,7 +141,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
             token,
         )
     except StorageError as exc:
-        _error(f"guidenest: cannot use the database ({env_name('database_path')}): {exc}", token)
+        _error(refusal(exc), token)
     except HealthServerError as exc:
         _error(f"guidenest: health endpoint ({env_name('health_port')}): {exc}", token)
     except (aiohttp.ClientError, discord.GatewayNotFound, OSError, TimeoutError) as exc:

@@ -104,6 +104,19 @@ def count(client: discord.Client, metric: str, amount: float = 1) -> None:
     app_of(client).metrics.inc(metric, amount)
 
 
+def count_lost_reply(client: discord.Client, error: discord.HTTPException) -> None:
+    """Count a reply Discord did not take (discord.py has already retried what it retries), by why."""
+    if isinstance(error, discord.Forbidden):
+        reason = "forbidden"
+    elif error.status == 429:
+        reason = "rate_limited"
+    elif error.status >= 500:
+        reason = "server_error"
+    else:
+        reason = "refused"
+    app_of(client).metrics.answers_lost.inc(reason=reason)
+
+
 def observe_latency(client: discord.Client, started: float) -> None:
     """Record the seconds from reading a question (`time.perf_counter()` then) to its answer being sent."""
     app_of(client).metrics.answer_latency.observe(time.perf_counter() - started)

@@ -12,6 +12,7 @@ import contextlib
 import discord
 import pytest
 
+import bot.app
 from tests.e2e.harness import bot_failures, violation_failures
 from tests.e2e.sample_commands import Seen, add_sample_commands
 
@@ -72,10 +73,22 @@ async def test_a_500_is_retried_and_the_message_arrives(e2e):
     assert len(e2e.emulator.bot_messages()) == 1
 
 
-async def test_a_503_is_not_retried_and_reaches_the_caller(e2e):
+async def test_a_503_is_retried_like_a_500_and_the_message_arrives(e2e):
+    # discord.py alone hands a 503 to the caller; the factory's bot retries it (bot/app.py).
     e2e.faults.server_error(status=503, path=MESSAGES)
+    await e2e.bot.get_channel(e2e.world.help.id).send("after a 503")
+    statuses = [call.status for call in e2e.emulator.calls.find(lambda c: c.matches("POST", MESSAGES))]
+    assert statuses == [503, 200]
+    assert [m.content for m in e2e.emulator.bot_messages()] == ["after a 503"]
+
+
+async def test_503s_past_the_retries_reach_the_caller(e2e, monkeypatch):
+    monkeypatch.setattr(bot.app, "RETRY_503_DELAYS", (0.01,) * 4)
+    e2e.faults.server_error(status=503, path=MESSAGES, times=5)
     with pytest.raises(discord.DiscordServerError):
         await e2e.bot.get_channel(e2e.world.help.id).send("lost")
+    statuses = [call.status for call in e2e.emulator.calls.find(lambda c: c.matches("POST", MESSAGES))]
+    assert statuses == [503] * 5
     assert e2e.emulator.bot_messages() == []
 
 

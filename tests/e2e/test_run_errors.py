@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tests.e2e.emulator.gateway import KNOWN_INTENTS
 from tests.e2e.guidenest_process import DATABASE, GuidenestProcess, assert_database_closed, bot_environment
 
 if TYPE_CHECKING:
@@ -51,4 +52,40 @@ async def test_message_content_intent_off_exits_2_and_says_where_to_enable_it(
     closes = [frame.close_code for frame in emulator.gateway.frames if frame.direction == "close"]
     assert closes == [4014]
     # The database, opened before logging in, was closed on the way out.
+    assert_database_closed(tmp_path / DATABASE)
+
+
+async def test_gateway_rejecting_the_token_exits_2_and_says_so(emulator: DiscordEmulator, tmp_path: Path) -> None:
+    # The REST login accepts the token, IDENTIFY does not: the token was reset in between.
+    emulator.gateway.accepted_token = "the-token-after-a-reset"
+    token = emulator.world.token
+    process = await GuidenestProcess.start(bot_environment(emulator, tmp_path, token), tmp_path)
+    finished = await process.finish()
+
+    assert finished.returncode == 2, finished.output
+    assert "Discord's gateway rejected the bot token in DISCORD_TOKEN (close code 4004)" in finished.stderr
+    assert "Developer Portal → your application → Bot → Reset Token" in finished.stderr
+    assert "Traceback" not in finished.output
+    assert token not in finished.output
+    closes = [frame.close_code for frame in emulator.gateway.frames if frame.direction == "close"]
+    assert closes == [4004]  # refused once, not retried
+    assert_database_closed(tmp_path / DATABASE)
+
+
+async def test_invalid_intents_exit_2_and_say_it_is_a_version_mismatch(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    # A gateway that predates an intent discord.py sends (bit 25, direct message polls) refuses the IDENTIFY.
+    emulator.gateway.known_intents = KNOWN_INTENTS & ~(1 << 25)
+    token = emulator.world.token
+    process = await GuidenestProcess.start(bot_environment(emulator, tmp_path, token), tmp_path)
+    finished = await process.finish()
+
+    assert finished.returncode == 2, finished.output
+    assert "refused the intents the bot asked for as invalid (close code 4013)" in finished.stderr
+    assert "Update\nGuide Nest" in finished.stderr
+    assert "Traceback" not in finished.output
+    assert token not in finished.output
+    closes = [frame.close_code for frame in emulator.gateway.frames if frame.direction == "close"]
+    assert closes == [4013]
     assert_database_closed(tmp_path / DATABASE)

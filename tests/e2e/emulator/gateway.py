@@ -54,6 +54,8 @@ CLOSE_ALREADY_AUTHENTICATED = 4005
 CLOSE_INVALID_SHARD = 4010
 CLOSE_INVALID_INTENTS = 4013
 CLOSE_DISALLOWED_INTENTS = 4014
+# Every intent bit Discord documents (what discord.py's Intents.all() sends); any other bit is refused with 4013.
+KNOWN_INTENTS = 0b11_0011_0001_1111_1111_1111_1111
 
 
 @dataclass
@@ -104,6 +106,11 @@ class Gateway:
         self.resumed: Log[Session] = Log(lambda session: f"session {session.id} shard {session.shard}")
         self.heartbeat_interval_ms = 41_250
         self.allowed_privileged_intents = PRIVILEGED_INTENTS
+        # The intents this gateway knows; a test narrows it to make IDENTIFY fail with 4013.
+        self.known_intents = KNOWN_INTENTS
+        # The token IDENTIFY accepts; None: the world's, as REST. A test sets another to get 4004 from the
+        # gateway after the REST login succeeded (a token reset between the two).
+        self.accepted_token: str | None = None
         self._numbers = 0
 
     # --- the connection -------------------------------------------------------------------------------------
@@ -195,11 +202,11 @@ class Gateway:
         if connection.session is not None:
             await self._close(connection, CLOSE_ALREADY_AUTHENTICATED, "Already authenticated.")
             return
-        if data.get("token") != world.token:
+        if data.get("token") != (self.accepted_token or world.token):
             await self._close(connection, CLOSE_AUTHENTICATION_FAILED, "Authentication failed.")
             return
         intents = data.get("intents")
-        if not isinstance(intents, int):
+        if not isinstance(intents, int) or intents & ~self.known_intents:
             await self._close(connection, CLOSE_INVALID_INTENTS, "Invalid intent(s).")
             return
         if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
@@ -358,6 +365,13 @@ class Gateway:
         """Send op 7 RECONNECT: the client should close and RESUME."""
         for connection in self.live:
             await self._send(connection, {"op": OP_RECONNECT, "d": None})
+
+    async def send_raw(self, text: str) -> None:
+        """Send `text` as it is, in a text frame, on every live connection: a frame that is not JSON."""
+        for connection in self.live:
+            self.frames.append(GatewayFrame("send", connection.number, None, text))
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await connection.ws.send_str(text)
 
     async def request_heartbeat(self) -> None:
         """Send op 1: the client must answer with a heartbeat at once."""
