@@ -26,6 +26,7 @@ from bot.exts.common import (
     text_embed,
 )
 from bot.render import FIELD_VALUE_LIMIT, Card, Field
+from bot.validation import checked_number
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
@@ -190,7 +191,9 @@ class ServerConfig(
             return
         gid = interaction.guild_id
         if answer_seconds is not None:
-            config = await storage.update_guild_config(gid, answer_cooldown_seconds=float(answer_seconds))
+            # `Range` only shapes what Discord's client offers; the stored value is checked here as well.
+            seconds = checked_number(answer_seconds, low=0, high=MAX_COOLDOWN_SECONDS, what="answer_seconds")
+            config = await storage.update_guild_config(gid, answer_cooldown_seconds=seconds)
         if user_limit is not None:
             config = await storage.update_guild_config(gid, user_rate_limit=int(user_limit))
         await self._changed(interaction, config, "Cooldowns updated.")

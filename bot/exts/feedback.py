@@ -30,6 +30,7 @@ from bot.exts.common import (
 )
 from bot.exts.errors import replies_on_failure
 from bot.render import FIELD_VALUE_LIMIT, Card, Field, shorten, sources_text
+from bot.validation import BadInput
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -158,6 +159,12 @@ class VoteButton(
         if entry_id is None:
             await send_ephemeral(interaction, text_embed("Can't rate this", "I no longer know which answer this was."))
             return
+        knowledge = snapshot(bot).knowledge
+        entry = knowledge.entry(entry_id)
+        # The custom_id is whatever the client sends: an id that is neither an entry nor the answer stored for
+        # this message (an entry removed since) was never shown, so nothing is stored for it.
+        if entry is None and (record is None or record.entry_id != entry_id):
+            raise BadInput("That button names an answer I never gave, so there is nothing to rate.")
         await bot.storage.record_vote(
             message_id=message.id,
             user_id=interaction.user.id,
@@ -171,8 +178,6 @@ class VoteButton(
                 interaction, text_embed("Thanks!", "Glad it helped. Your vote is noted.", colour=COLOUR_ANSWER)
             )
             return
-        knowledge = snapshot(bot).knowledge
-        entry = knowledge.entry(entry_id)
         # An answer past the retention period has forgotten its question; the entry's title stands in.
         question = record.query if record is not None and record.query else (entry.title if entry else entry_id)
         await bot.storage.record_miss(
@@ -249,6 +254,9 @@ class AlternativesSelect(
     async def callback(self, interaction: discord.Interaction) -> None:
         if not self.item.values:
             return
+        if self.item.values[0] not in {option.value for option in self.item.options}:
+            # Discord's client only sends offered values; anything else was forged.
+            raise BadInput("That choice isn't one this menu offers.")
         entry_id, _, score_text = self.item.values[0].partition(":")
         score = float(score_text) if score_text else None
         entry = snapshot(interaction.client).knowledge.entry(entry_id)

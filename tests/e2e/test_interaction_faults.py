@@ -9,9 +9,11 @@ Address plan: this module owns 127.0.4.20 (a port with nothing listening, for a 
 
 from __future__ import annotations
 
+import copy
+import logging
 import socket
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -20,10 +22,9 @@ import bot.exts.probe
 from bot.probe import ProbeRefused
 from bot.settings import DEFAULT_PROBE_PORTS
 from tests.e2e.cogs_helpers import embed, switcher, vote_ids
+from tests.e2e.emulator.server import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT
 from tests.e2e.emulator.state import MESSAGE_FLAG_LOADING
-
-if TYPE_CHECKING:
-    import logging
+from tests.e2e.harness import Interaction
 
 CLOSED_HOST = "127.0.4.20"
 LOCKED = "database is locked"
@@ -216,3 +217,180 @@ async def test_a_failing_suggestions_menu_is_explained(e2e, monkeypatch, log_gua
     [record] = log_guard.take(lambda r: r.exc_info is not None and isinstance(r.exc_info[1], RuntimeError))
     assert record.name == "bot.exts.errors"
     assert "suggestions menu" in record.getMessage()
+
+
+# --- forged and malformed payloads: refused with a sentence and a WARNING, nothing stored, no traceback ---------
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The errors cog's refusals so far: each a WARNING, none with a traceback."""
+    records = [r for r in caplog.records if r.name == "bot.exts.errors" and "refused" in r.getMessage()]
+    assert all(r.levelname == "WARNING" and r.exc_info is None for r in records), records
+    return records
+
+
+def forged_message(message, replaced: str, custom_id: str) -> dict[str, Any]:
+    """The message's payload with one component's custom_id replaced: discord.py only runs a component that
+    the interaction's message carries, so a forged click comes with a forged message."""
+    payload = copy.deepcopy(message.data)
+    for row in payload.get("components") or []:
+        for component in row.get("components") or []:
+            if component.get("custom_id") == replaced:
+                component["custom_id"] = custom_id
+    return payload
+
+
+async def raw_click(
+    e2e, message, custom_id: str, *, values: list[str] | None = None, replaced: str | None = None
+) -> Interaction:
+    """A component interaction for `custom_id`, sent as a forged client would: whether or not it is offered."""
+    data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2 if values is None else 3}
+    if values is not None:
+        data["values"] = values
+    channel = e2e.emulator.world.channels[message.channel_id]
+    record = await e2e.emulator.inject_raw(
+        MESSAGE_COMPONENT,
+        data,
+        user=e2e.world.member,
+        channel=channel,
+        message=message,
+        message_payload=forged_message(message, replaced, custom_id) if replaced else None,
+    )
+    return Interaction(e2e.emulator, record)
+
+
+FORGED_VOTES = [
+    "gn:vote:up:no-such-entry",
+    "gn:vote:down:no-such-entry",
+    "gn:vote:up:" + "0123456789abcdefghij" * 2,  # 40 characters of junk the template accepts
+    "gn:vote:down:" + "-" * 40,
+]
+
+
+async def test_votes_for_entries_that_do_not_exist_are_refused(e2e, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.exts.errors")
+    answer = await _answer(e2e)
+    storage = e2e.bot.storage
+    misses_before = await storage.top_misses(e2e.world.general.guild_id, limit=50)
+    up, _ = vote_ids(answer)
+    for custom_id in FORGED_VOTES:
+        reply = await (await raw_click(e2e, answer, custom_id, replaced=up)).reply()
+        assert reply.ephemeral
+        assert embed(reply)["title"] == "Not accepted", custom_id
+        assert "never gave" in embed(reply)["description"]
+    await e2e.settle()
+    assert await storage.vote_counts(answer.id) == (0, 0)
+    assert await storage.top_misses(e2e.world.general.guild_id, limit=50) == misses_before  # no 👎 miss either
+    assert len(refusals(caplog)) == len(FORGED_VOTES)
+    # The real buttons still count.
+    thanks = await (await e2e.click(answer, vote_ids(answer)[0], user=e2e.world.member)).reply()
+    assert embed(thanks)["title"] == "Thanks!"
+    assert await storage.vote_counts(answer.id) == (1, 0)
+
+
+async def test_a_forged_suggestions_pick_is_refused(e2e, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.exts.errors")
+    answer = await _answer(e2e)
+    offer = await (await e2e.click(answer, vote_ids(answer)[1], user=e2e.world.member)).reply()
+    menu = switcher(offer)
+    for value in ("no-such-entry:99", "nan:not-a-score"):
+        reply = await (await raw_click(e2e, offer, menu["custom_id"], values=[value])).reply()
+        assert reply.ephemeral
+        assert embed(reply)["title"] == "Not accepted"
+    assert len(refusals(caplog)) == 2
+
+
+def _command_data(e2e, name: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    words = name.split()
+    registered = e2e.command(words[0])
+    for word in reversed(words[1:]):
+        options = [{"name": word, "type": 1, "options": options}]
+    data: dict[str, Any] = {"id": registered["id"], "name": words[0], "type": 1, "options": options}
+    if registered.get("guild_id"):
+        data["guild_id"] = registered["guild_id"]
+    return data
+
+
+async def raw_slash(e2e, data: dict[str, Any]) -> Interaction:
+    record = await e2e.emulator.inject_raw(
+        APPLICATION_COMMAND, data, user=e2e.world.moderator, channel=e2e.world.general
+    )
+    return Interaction(e2e.emulator, record)
+
+
+def _option(name: str, kind: int, value: Any) -> dict[str, Any]:
+    return {"name": name, "type": kind, "value": value}
+
+
+STRING, INTEGER, BOOLEAN, NUMBER = 3, 4, 5, 10
+REFUSED = "That value doesn't fit"
+STALE = "This command changed"
+
+# (command, options, the title of the reply); each once logged ERROR with a traceback, or stored its value.
+MALFORMED = [
+    ("config cooldowns", [_option("answer_seconds", NUMBER, float("nan"))], REFUSED),
+    ("config cooldowns", [_option("answer_seconds", NUMBER, float("inf"))], REFUSED),
+    ("config cooldowns", [_option("answer_seconds", NUMBER, 1e300)], REFUSED),
+    ("config cooldowns", [_option("answer_seconds", NUMBER, -5)], REFUSED),
+    ("config cooldowns", [_option("answer_seconds", NUMBER, "abc")], REFUSED),
+    ("config cooldowns", [_option("user_limit", INTEGER, 0)], REFUSED),
+    ("config cooldowns", [_option("user_limit", INTEGER, 2.5)], REFUSED),
+    ("config cooldowns", [_option("user_limit", INTEGER, "3")], REFUSED),
+    ("config cooldowns", [{"name": "user_limit", "type": INTEGER}], REFUSED),  # no value at all
+    ("config mailsettings", [_option("public", BOOLEAN, "false")], REFUSED),
+    ("config confidence", [_option("level", STRING, "extreme")], REFUSED),
+    ("probe-history", [_option("limit", INTEGER, 0)], REFUSED),
+    ("probe-history", [_option("limit", INTEGER, -1)], REFUSED),
+    ("probe", [_option("host", STRING, "127.0.0.1"), _option("port", INTEGER, 70000)], REFUSED),
+    ("ask", [_option("question", STRING, 42)], REFUSED),
+    ("ask", [_option("question", STRING, "")], REFUSED),
+    # What a definition out of date produces: another type, an option gone, one missing, a command gone.
+    ("config cooldowns", [_option("user_limit", STRING, "3")], STALE),
+    ("config cooldowns", [_option("seconds", NUMBER, 30)], STALE),
+    ("config channel", [], STALE),
+    ("config", [], STALE),
+    ("config frobnicate", [], STALE),
+]
+
+
+def _case_id(case: tuple[str, list[dict[str, Any]], str]) -> str:
+    name, options, _ = case
+    return f"{name}:" + ",".join(f"{o['name']}({o['type']})={o.get('value', '<none>')!r}" for o in options)
+
+
+@pytest.mark.parametrize(("name", "options", "title"), MALFORMED, ids=[_case_id(case) for case in MALFORMED])
+async def test_malformed_options_are_refused_with_a_warning(e2e, caplog, name, options, title):
+    caplog.set_level(logging.WARNING, logger="bot.exts.errors")
+    reply = await (await raw_slash(e2e, _command_data(e2e, name, options))).reply()
+    assert reply.ephemeral
+    assert embed(reply)["title"] == title
+    await e2e.settle()
+    assert len(refusals(caplog)) == 1
+    config = await e2e.bot.storage.guild_config(e2e.world.general.guild_id)
+    assert (config.answer_cooldown_seconds, config.user_rate_limit, config.confidence) == (None, None, None)
+    assert config.mailsettings_public is False
+
+
+async def test_well_formed_options_pass_the_same_check(e2e):
+    done = await (await e2e.slash("config cooldowns", user=e2e.world.moderator, answer_seconds=30)).reply()
+    assert done.content == "Cooldowns updated."
+    assert (await e2e.bot.storage.guild_config(e2e.world.general.guild_id)).answer_cooldown_seconds == 30
+
+
+async def test_a_command_that_is_gone_says_it_changed(e2e, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.exts.errors")
+    data = {"id": "1", "name": "no-such-command", "type": 1, "options": []}
+    reply = await (await raw_slash(e2e, data)).reply()
+    assert reply.ephemeral
+    assert embed(reply)["title"] == STALE
+    assert embed(reply)["description"] == "This command changed, try again in a minute."
+    [record] = refusals(caplog)
+    assert "no-such-command" in record.getMessage()
+
+
+async def test_malformed_autocomplete_offers_nothing(e2e, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.exts.errors")
+    data = _command_data(e2e, "provider", [{"name": "name", "type": INTEGER, "value": 5, "focused": True}])
+    record = await e2e.emulator.inject_raw(AUTOCOMPLETE, data, user=e2e.world.member, channel=e2e.world.general)
+    assert await Interaction(e2e.emulator, record).choices() == []
+    assert len(refusals(caplog)) == 1

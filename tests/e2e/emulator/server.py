@@ -1532,6 +1532,24 @@ class DiscordEmulator:
         record, payload = self._interaction_payload(APPLICATION_COMMAND, data, user, channel)
         return await self._send_interaction(record, payload)
 
+    async def inject_raw(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        *,
+        user: User,
+        channel: Any,
+        message: StoredMessage | None = None,
+        message_payload: dict[str, Any] | None = None,
+    ) -> InteractionRecord:
+        """An interaction whose `data` goes out exactly as given, checked against nothing: what a modified
+        client, a forged request or a stale command definition delivers to the bot. `message_payload`
+        replaces the message's stored payload (components the bot never sent, say)."""
+        record, payload = self._interaction_payload(kind, data, user, channel, message)
+        if message_payload is not None:
+            payload["message"] = message_payload
+        return await self._send_interaction(record, payload)
+
     async def inject_autocomplete(
         self, name: str, focused: str, options: dict[str, Any], *, user: User, channel: Any
     ) -> InteractionRecord:
