@@ -54,6 +54,7 @@ from bot.probe import (
     parse_target,
     run_probe,
 )
+from bot.probe.model import PROTOCOL_LABELS
 from bot.render import (
     DESCRIPTION_LIMIT,
     FIELD_VALUE_LIMIT,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from bot.app import GuideNestBot
     from bot.knowledge.model import Entry, KnowledgeBase
     from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget, Recommendation
+    from bot.probe.discovery import Refusal
     from bot.storage import ProbeAuditRow
 
 log = logging.getLogger(__name__)
@@ -217,7 +219,11 @@ def probe_card(result: ProbeResult, knowledge: KnowledgeBase) -> Card:
     )
 
 
-def _recommendation_field(label: str, item: Recommendation | None) -> Field:
+def _recommendation_field(label: str, item: Recommendation | None, *, refused: bool = False) -> Field:
+    if item is None and refused:
+        return Field(
+            label, "Not found: the published server was refused (see below), and no usual server name answered."
+        )
     if item is None:
         return Field(label, "Not found: no published setting, and none of the usual server names answered.")
     lines = [f"**{item.describe()}** (from {SOURCE_LABELS.get(item.source, item.source)})"]
@@ -225,22 +231,47 @@ def _recommendation_field(label: str, item: Recommendation | None) -> Field:
     return _field(label, "\n".join(lines))
 
 
+REFUSAL_SOURCES = {"autoconfig": "autoconfig file", "srv": "SRV record"}
+REFUSAL_REASON_SHOWN = 110  # the reason's start says what the place is; its end is the same rule each time
+
+
+def refusals_text(refusals: list[Refusal]) -> str:
+    """One short line per published server that was refused, as many as fit in a field."""
+    lines = []
+    for refusal in refusals:
+        where = f"{refusal.direction}, {REFUSAL_SOURCES.get(refusal.source, refusal.source)}"
+        what = f"{PROTOCOL_LABELS[refusal.protocol]} {refusal.host} port {refusal.port} ({where})"
+        lines.append(f"• {escape_markdown(what)}: {escape_markdown(shorten(refusal.reason, REFUSAL_REASON_SHOWN))}")
+    shown = fit_lines(lines, FIELD_VALUE_LIMIT - 40)
+    left = len(refusals) - shown.count("\n") - 1
+    return shown + (f"\n… and {left} more" if left > 0 else "")
+
+
 def discovery_card(result: DiscoveryResult, knowledge: KnowledgeBase) -> Card:
     """The recommended incoming and outgoing settings, each with the evidence behind it."""
     title = shorten(f"Mail settings for {result.domain}", TITLE_LIMIT)
+    refused_directions = {refusal.direction for refusal in result.refused}
     fields = [
-        _recommendation_field("Incoming", result.incoming),
-        _recommendation_field("Outgoing", result.outgoing),
+        _recommendation_field("Incoming", result.incoming, refused="incoming" in refused_directions),
+        _recommendation_field("Outgoing", result.outgoing, refused="outgoing" in refused_directions),
     ]
+    if result.refused:
+        # Never a recommendation: the provider published them, but the probe does not go to such places.
+        fields.append(Field("Refused (not recommended)", refusals_text(result.refused)))
     if result.notes:
         fields.append(_field("Notes", "\n".join(f"• {escape_markdown(note)}" for note in result.notes)))
     autoconfig = result.autoconfig
     if autoconfig is not None and autoconfig.url is None and autoconfig.attempts:
-        # The URLs are built from the checked domain name; only the outcomes carry text from elsewhere.
-        tried = "\n".join(f"{url}: {escape_markdown(outcome)}" for url, outcome in autoconfig.attempts)
+        # The URLs are built from the domain the member typed: shown as text, not as links in the bot's voice.
+        tried = "\n".join(f"{escape_markdown(url)}: {escape_markdown(outcome)}" for url, outcome in autoconfig.attempts)
         fields.append(_field("Autoconfig files tried", tried))
     footer = f"Looked up in {result.elapsed_ms / 1000:.1f} s · Knowledge entry: {DISCOVERY_ENTRY}"
-    if result.outcome == "nothing":
+    if result.outcome == "nothing" and result.refused:
+        status = (
+            f"I found no usable mail settings for {result.domain}: the servers it publishes were refused (see "
+            "below), and none of the usual server names answered. The provider's help pages list them."
+        )
+    elif result.outcome == "nothing":
         status = (
             f"I found no mail settings for {result.domain}: no autoconfig file, no SRV records, and none of "
             "the usual server names answered. The provider's help pages list them."

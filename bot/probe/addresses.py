@@ -123,6 +123,9 @@ def refusal_reason(address: IPAddress, allow_networks: Sequence[IPNetwork] = ())
     if _explicitly_allowed(address, allow_networks):
         return None
     if isinstance(address, ipaddress.IPv6Address):
+        if address.is_loopback or address.is_unspecified:
+            # ::1 and :: lie in the IPv4-compatible ::/96, but they mean this machine, not 0.0.0.1 or 0.0.0.0.
+            return _why_not_public(address)
         inner = embedded_ipv4(address)
         if inner is not None:
             if _explicitly_allowed(inner, allow_networks):

@@ -8,6 +8,7 @@ the discovery's RequestTargets, a host or address at its hourly probe cap is not
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import ssl
 import xml.etree.ElementTree as ET
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 _SOCKET_TYPES = {"SSL": Security.SSL, "STARTTLS": Security.STARTTLS, "PLAIN": Security.PLAIN}
 _SERVER_TYPES = {"imap": MailProtocol.IMAP, "pop3": MailProtocol.POP3, "smtp": MailProtocol.SMTP}
 _USER_AGENT = "GuideNest-mail-settings-check/1"
+# A host the probe refuses by its name alone (`localhost`, an odd IP form) but plain enough to show in a reply.
+_SHOWABLE_HOST = re.compile(r"^[a-z0-9.:\[\]-]{1,255}$")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,10 @@ def parse_autoconfig(body: bytes, domain: str, source: str) -> list[DeclaredServ
             try:
                 host, _ = normalize_host(host_text)
             except ProbeRefused:
-                continue
+                # Kept, so that the discovery refuses it aloud (the next server is used instead); junk is skipped.
+                if not _SHOWABLE_HOST.match(host_text.lower()):
+                    continue
+                host = host_text.lower()
             direction = "outgoing" if element.tag == "outgoingServer" else "incoming"
             if (direction == "outgoing") != (protocol is MailProtocol.SMTP):
                 continue

@@ -8,7 +8,9 @@ hint about the provider.
 
 Every host the discovery connects to comes from DNS or a file its domain's owner controls, so with a guard each
 one (and each of its addresses) takes a unit of the per-target hourly cap before the first connection; a
-target at its cap is skipped and reported, never probed.
+target at its cap is skipped and reported, never probed. A published server the probe refuses (a local name, a
+private or metadata address) is never recommended: the next one its source lists is tried instead, and the
+result says which were refused and why.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class _Outcome:
     result: ProbeResult | None = None
     skipped: str | None = None
     capped: bool = False  # skipped because a host or address has had its probes for the hour
+    refused: bool = False  # skipped because the probe may never go there (a local name, a private address)
 
 
 @dataclass
@@ -104,7 +107,7 @@ class _Candidate:
 
     def outcome(self) -> _Outcome | None:
         if self.skipped is not None:
-            return _Outcome(skipped=self.skipped)
+            return _Outcome(skipped=self.skipped, refused=True)
         if self.task is None or not self.task.done() or self.task.cancelled():
             return None
         return self.task.result()
@@ -112,6 +115,11 @@ class _Candidate:
     @property
     def finished(self) -> bool:
         return self.skipped is not None or (self.task is not None and self.task.done())
+
+    @property
+    def refused(self) -> bool:
+        outcome = self.outcome()
+        return outcome is not None and outcome.refused
 
     @property
     def succeeded(self) -> bool:
@@ -129,6 +137,37 @@ class _Candidate:
 
     def label(self) -> str:
         return f"{self.target.host}:{self.target.port} {SECURITY_LABELS[self.target.security]}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A server the provider published that the probe would not contact, so it is not recommended."""
+
+    direction: str
+    protocol: MailProtocol
+    host: str
+    port: int
+    security: Security
+    source: str  # "autoconfig" or "srv"
+    origin: str  # where it was published
+    reason: str
+
+    def describe(self) -> str:
+        where = "the provider's autoconfig file" if self.source == "autoconfig" else "a DNS SRV record"
+        server = f"{PROTOCOL_LABELS[self.protocol]} {self.host} port {self.port}"
+        return f"{server} ({self.direction}, from {where}): {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "protocol": self.protocol.value,
+            "host": self.host,
+            "port": self.port,
+            "security": self.security.value,
+            "source": self.source,
+            "origin": self.origin,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -177,6 +216,7 @@ class DiscoveryResult:
     srv: list[SrvRecord] = field(default_factory=list)
     autoconfig: AutoconfigResult | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)  # published servers passed over, as they were found refused
     notes: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
 
@@ -203,6 +243,7 @@ class DiscoveryResult:
             "srv": [record.to_json() for record in self.srv],
             "autoconfig": self.autoconfig.to_json() if self.autoconfig else None,
             "candidates": list(self.candidates),
+            "refused": [refusal.to_json() for refusal in self.refused],
             "notes": list(self.notes),
             "elapsed_ms": round(self.elapsed_ms, 1),
         }
@@ -267,6 +308,10 @@ class _Discovery:
         self.by_key: dict[tuple[str, int, MailProtocol, Security], _Candidate] = {}
         self.guesses: dict[str, list[_Candidate]] = {direction: [] for direction in DIRECTIONS}
         self.declared: dict[str, dict[str, _Candidate | None]] = {}
+        # The servers each source lists per direction that have not been tried yet, and those refused so far.
+        self.waiting: dict[str, dict[str, list[DeclaredServer]]] = {}
+        self.refused: list[_Candidate] = []
+        self.stopping = False
         self.tasks: list[asyncio.Task[Any]] = []
         self.notes: list[str] = []
         self.srv_task: asyncio.Task[list[SrvRecord]] | None = None
@@ -291,7 +336,7 @@ class _Discovery:
         try:
             addresses = await self._addresses(target.host)
         except ProbeRefused as exc:
-            return _Outcome(skipped=exc.reason)
+            return _Outcome(skipped=exc.reason, refused=True)
         except DnsLookupError as exc:
             return _Outcome(skipped=str(exc))
         wait = self.started + delay - self.loop.time()
@@ -318,7 +363,8 @@ class _Discovery:
             candidate.task = existing.task
             candidate.skipped = existing.skipped
         else:
-            candidate.task = self._spawn(self._probe(candidate.target, delay))
+            if not self.stopping:  # one declared as the time ran out is shown unprobed
+                candidate.task = self._spawn(self._probe(candidate.target, delay))
             self.by_key[key] = candidate
         return candidate
 
@@ -342,25 +388,40 @@ class _Discovery:
                     order += 1
 
     def _declare(self, source: str, servers: list[DeclaredServer]) -> None:
-        picked: dict[str, _Candidate | None] = dict.fromkeys(DIRECTIONS)
-        for server in servers:
-            if picked[server.direction] is not None:
-                continue
-            origin = (
-                f"The provider's autoconfig file {server.source} lists it first."
-                if source == "autoconfig"
-                else f"{server.source}."
-            )
-            try:
-                target = parse_target(
-                    server.host, server.port, server.protocol.value, server.security.value, self.settings
-                )
-            except ProbeRefused as exc:
-                fallback = ProbeTarget(server.host, server.port, server.protocol, server.security)
-                picked[server.direction] = _Candidate(server.direction, fallback, source, origin, skipped=exc.reason)
-                continue
-            picked[server.direction] = self._add(_Candidate(server.direction, target, source, origin), 0.0)
-        self.declared[source] = picked
+        self.waiting[source] = {direction: [s for s in servers if s.direction == direction] for direction in DIRECTIONS}
+        self.declared[source] = dict.fromkeys(DIRECTIONS)
+        for direction in DIRECTIONS:
+            self._advance(source, direction)
+
+    def _declared_candidate(self, source: str, server: DeclaredServer, passed_over: int) -> _Candidate:
+        if source == "srv":
+            origin = f"{server.source}."
+        elif passed_over:
+            origin = f"The provider's autoconfig file {server.source} lists it next, after {passed_over} refused."
+        else:
+            origin = f"The provider's autoconfig file {server.source} lists it first."
+        try:
+            target = parse_target(server.host, server.port, server.protocol.value, server.security.value, self.settings)
+        except ProbeRefused as exc:
+            fallback = ProbeTarget(server.host, server.port, server.protocol, server.security)
+            return _Candidate(server.direction, fallback, source, origin, skipped=exc.reason)
+        return self._add(_Candidate(server.direction, target, source, origin), 0.0)
+
+    def _advance(self, source: str, direction: str) -> None:
+        """Pass over a refused server: the next one the source lists for `direction` is tried in its place."""
+        picks = self.declared[source]
+        waiting = self.waiting[source][direction]
+        while True:
+            current = picks[direction]
+            if current is not None:
+                if not current.refused:
+                    return
+                self.refused.append(current)
+                picks[direction] = None
+            if not waiting:
+                return
+            passed_over = sum(1 for c in self.refused if c.source == source and c.direction == direction)
+            picks[direction] = self._declared_candidate(source, waiting.pop(0), passed_over)
 
     def _absorb_sources(self) -> None:
         if "autoconfig" not in self.declared and self.autoconfig_task is not None and self.autoconfig_task.done():
@@ -369,6 +430,10 @@ class _Discovery:
         if "srv" not in self.declared and self.srv_task is not None and self.srv_task.done():
             records = [] if self.srv_task.cancelled() else self.srv_task.result()
             self._declare("srv", _declared_from_srv(records, self.domain))
+        # A declared server found refused only once its name resolved gives way to the next one listed.
+        for source in self.declared:
+            for direction in DIRECTIONS:
+                self._advance(source, direction)
 
     def _choose(self, direction: str, *, final: bool) -> tuple[bool, _Candidate | None]:
         """(decided, winner). Not decided while a better source or a better guess may still win."""
@@ -378,7 +443,7 @@ class _Discovery:
                     continue
                 return False, None
             candidate = self.declared[source][direction]
-            if candidate is not None:
+            if candidate is not None and not candidate.refused:
                 if not candidate.finished and not final:
                     return False, None
                 return True, candidate
@@ -409,6 +474,7 @@ class _Discovery:
             await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
     async def stop(self) -> None:
+        self.stopping = True  # no probe starts once the time is up
         for task in self.tasks:
             if not task.done():
                 task.cancel()
@@ -466,7 +532,26 @@ class _Discovery:
     def _all_candidates(self) -> list[_Candidate]:
         everything = [c for d in DIRECTIONS for c in self.guesses[d]]
         everything += [c for picks in self.declared.values() for c in picks.values() if c is not None]
-        return everything
+        return everything + self.refused
+
+    def _refusals(self) -> list[Refusal]:
+        refusals = []
+        for candidate in self.refused:
+            outcome = candidate.outcome()
+            target = candidate.target
+            refusals.append(
+                Refusal(
+                    direction=candidate.direction,
+                    protocol=target.protocol,
+                    host=target.host,
+                    port=target.port,
+                    security=target.security,
+                    source=candidate.source,
+                    origin=candidate.origin,
+                    reason=outcome.skipped if outcome is not None and outcome.skipped else "refused",
+                )
+            )
+        return refusals
 
     def _capped_notes(self) -> list[str]:
         """One note per host that was skipped because of the per-target cap, with its ports."""
@@ -522,6 +607,7 @@ class _Discovery:
         result.incoming = self._recommend(INCOMING)
         result.outgoing = self._recommend(OUTGOING)
         result.candidates = self._report_candidates()
+        result.refused = self._refusals()
         if result.mx:
             preference, exchange = result.mx[0]
             result.notes.append(f"Mail for {self.domain} is received by {exchange} (MX preference {preference}).")

@@ -84,6 +84,11 @@ def format_discovery(result: DiscoveryResult) -> str:
     lines = [f"Mail settings for {result.domain} (found in {result.elapsed_ms / 1000:.1f} s)", ""]
     lines += _recommendation("Incoming", result.incoming)
     lines += _recommendation("Outgoing", result.outgoing)
+    if result.refused:
+        # Published, but somewhere the probe never goes: said here so the missing setting is not a mystery.
+        lines.append("")
+        lines.append("Refused (not recommended):")
+        lines.extend(f"  - {refusal.describe()}" for refusal in result.refused)
     if result.notes:
         lines.append("")
         lines.extend(f"Note: {note}" for note in result.notes)

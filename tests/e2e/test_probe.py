@@ -81,6 +81,9 @@ def lab() -> Iterator[Lab]:
             "--host-record=private.nest.test,10.1.2.3",
             f"--srv-host=_imaps._tcp.nest.test,imap.nest.test,{imap_port},0,10",
             f"--srv-host=_submission._tcp.nest.test,smtp.nest.test,{smtp_port},0,10",
+            # inside.test publishes this machine and a private host: both refused, neither recommended.
+            "--srv-host=_imaps._tcp.inside.test,localhost,993,0,10",
+            "--srv-host=_submission._tcp.inside.test,private.nest.test,587,0,10",
         ]
         dnsmasq = Dnsmasq(root, DNS, free_udp_port(DNS), zone=zone)
         dnsmasq.start()
@@ -309,3 +312,19 @@ class TestTargetCapCoversWhatADiscoveryReaches:
             ("discover", IMAP, "found"),  # the published outgoing server counts as found, unprobed
             ("probe", SMTP, "ok"),
         ]
+
+
+async def test_mailsettings_never_recommends_a_refused_published_server(e2e):
+    found = await (await e2e.slash("mailsettings", user=e2e.world.moderator, domain="inside.test")).reply()
+    card = embed(found)
+    assert card["description"].startswith("I found no usable mail settings for inside.test")
+    assert "localhost" not in card["description"]
+    details = fields(found)
+    assert "refused" in details["Incoming"]
+    assert "refused" in details["Outgoing"]
+    refused = details["Refused (not recommended)"].splitlines()
+    assert len(refused) == 2
+    assert refused[0].startswith("• IMAP localhost port 993 \\(incoming, SRV record\\): localhost means this machine")
+    assert "private.nest.test resolves to 10.1.2.3" in refused[1]
+    [row] = await audit(e2e)
+    assert (row.action, row.target, row.address, row.outcome) == ("discover", "inside.test", None, "nothing")

@@ -155,3 +155,23 @@ def test_is_moderator() -> None:
     assert is_moderator(member, discord.Permissions(manage_guild=True), config)
     assert is_moderator(member, discord.Permissions(administrator=True), config)
     assert not is_moderator(moderator, plain, GuildConfig(guild_id=1))
+
+
+def test_echoed_text_loses_controls_and_never_links() -> None:
+    from bot.knowledge.service import KnowledgeService
+    from bot.matching.lookup import lookup_provider
+    from bot.render import escape_markdown, no_provider_card, port_card
+    from bot.settings import DEFAULT_KNOWLEDGE_DIR
+
+    assert escape_markdown("a\u202eb\u2066c\x1bd\ne\u2028f") == "abcd e f"
+    assert escape_markdown("[x](https://evil.example/login)") == "\\[x\\]\\(https:\u200b//evil.example/login\\)"
+    assert escape_markdown("<http://evil.example>") == "<http:\u200b//evil.example\\>"
+    knowledge = KnowledgeService(DEFAULT_KNOWLEDGE_DIR).current.knowledge
+    unknown = no_provider_card(lookup_provider(knowledge, "https://evil.example/login"), "/x {domain}")
+    assert "https:\u200b//evil.example/login" in unknown.description
+    no_port = port_card([], "\u202ehttps://evil.example/login")
+    assert "://" not in no_port.description
+    assert "\u202e" not in no_port.description
+    rows = [row for row in knowledge.ports if row.port == 993]
+    titled = port_card(rows, "993 \u202ehttps://evil.example/login")
+    assert titled.title == "Mail ports: 993 https:\u200b//evil.example/login"

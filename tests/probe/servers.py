@@ -65,6 +65,7 @@ CERT_NAMES = (
     "mail.internal.test",
     "autoconfig.example.test",
     "autoconfig.redirect.test",
+    "autoconfig.refused-config.test",
     "smtp.victim.test",
     DOVECOT,
     SMTP_HOST,
@@ -305,6 +306,8 @@ def zone_arguments() -> list[str]:
         "nat64.private.test": "64:ff9b::a00:1",
         "sixtofour.private.test": "2002:7f00:1::1",
         "autoconfig.private.test": "10.9.9.9",
+        # A provider whose autoconfig file names places the probe must never go (see REFUSED_AUTOCONFIG_XML).
+        "autoconfig.refused-config.test": AUTOCONFIG_HOST,
     }
     arguments = [f"--host-record={name},{address}" for name, address in hosts.items()]
     # One public and one private address: the whole name is refused.
@@ -323,6 +326,14 @@ def zone_arguments() -> list[str]:
         "--srv-host=_submissions._tcp.alias.test,relay.alias.test,465,0,10",
         "--mx-host=example.test,mail.example.test,10",
         "--cname=alias.private.test,ten.private.test",
+        # refused-srv.test: SRV records naming this machine, the metadata address, 10.x and ::1; only the
+        # last outgoing one (the lab's mail host) may be probed.
+        "--srv-host=_imaps._tcp.refused-srv.test,localhost,993,0,10",
+        "--srv-host=_imap._tcp.refused-srv.test,169.254.169.254,143,0,10",
+        "--srv-host=_pop3s._tcp.refused-srv.test,ten.private.test,995,0,10",
+        "--srv-host=_pop3._tcp.refused-srv.test,loopback6.private.test,110,0,10",
+        "--srv-host=_submissions._tcp.refused-srv.test,localhost,465,0,10",
+        "--srv-host=_submission._tcp.refused-srv.test,mail.srv.test,587,0,10",
     ]
     return arguments
 
@@ -659,9 +670,33 @@ AUTOCONFIG_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def _server(kind: str, protocol: str, host: str, port: int, socket_type: str) -> str:
+    return (
+        f'<{kind} type="{protocol}"><hostname>{host}</hostname><port>{port}</port>'
+        f"<socketType>{socket_type}</socketType></{kind}>"
+    )
+
+
+# refused-config.test's file: every incoming server but the last, and every outgoing one, is somewhere the probe
+# must never go (this machine by name, ::1, the metadata address, 10.x).
+REFUSED_AUTOCONFIG_XML = (
+    '<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="refused-config.test">'
+    + _server("incomingServer", "imap", "localhost", 993, "SSL")
+    + _server("incomingServer", "imap", "[::1]", 993, "SSL")
+    + _server("incomingServer", "pop3", "169.254.169.254", 995, "SSL")
+    + _server("incomingServer", "imap", "10.20.30.40", 143, "STARTTLS")
+    + _server("incomingServer", "imap", "mail.example.test", 993, "SSL")
+    + _server("outgoingServer", "smtp", "localhost.", 465, "SSL")
+    + _server("outgoingServer", "smtp", "10.0.0.25", 587, "STARTTLS")
+    + "</emailProvider></clientConfig>"
+).encode()
+
+
 def autoconfig_app(requests: list[str]) -> web.Application:
     async def config(request: web.Request) -> web.Response:
         requests.append(f"{request.scheme}://{request.host}{request.path}")
+        if request.host.split(":")[0] == "autoconfig.refused-config.test":
+            return web.Response(body=REFUSED_AUTOCONFIG_XML, content_type="text/xml")
         return web.Response(body=AUTOCONFIG_XML, content_type="text/xml")
 
     app = web.Application()

@@ -8,14 +8,19 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import bot.probe.discovery as discovery_module
+from bot.exts.probe import discovery_card
+from bot.knowledge.service import KnowledgeService
 from bot.probe import MailProtocol, ProbeRefused, Security, discover
 from bot.probe.autoconfig import parse_autoconfig
 from bot.probe.discovery import STAGGER_SECONDS
 from bot.probe.report import format_discovery
+from bot.render import escape_markdown
+from bot.settings import DEFAULT_KNOWLEDGE_DIR
 from tests.probe.servers import AUTOCONFIG_XML, MAIL_HOST, MailLab
 
 if TYPE_CHECKING:
     from bot.probe import ProbeResult, ProbeTarget
+    from bot.render import Card
     from bot.settings import Settings
     from tests.probe.conftest import SettingsFactory
 
@@ -212,3 +217,86 @@ def test_autoconfig_parsing_is_strict() -> None:
         "pop3",
         "smtp",
     ]
+
+
+def _shown(card: Card) -> str:
+    return "\n".join([card.title, card.description, *(f"{field.name}\n{field.value}" for field in card.fields)])
+
+
+async def test_srv_records_naming_local_or_private_hosts_are_refused_aloud(make_settings: SettingsFactory) -> None:
+    # localhost., 169.254.169.254, a name on 10.x and one on ::1 for incoming; localhost, then the lab's mail host
+    # for outgoing. None is probed, none is recommended; the next record is used, and the refusals are said.
+    result = await discover("refused-srv.test", make_settings())
+    assert result.incoming is None
+    assert result.outgoing is not None
+    assert (result.outgoing.source, result.outgoing.host, result.outgoing.port) == ("srv", "mail.srv.test", 587)
+    assert result.outgoing.probe is not None
+    assert result.outgoing.probe.ok
+    reasons = {(refusal.host, refusal.port): refusal.reason for refusal in result.refused}
+    assert set(reasons) == {
+        ("localhost", 993),
+        ("169.254.169.254", 143),
+        ("ten.private.test", 995),
+        ("loopback6.private.test", 110),
+        ("localhost", 465),
+    }
+    assert "means this machine" in reasons[("localhost", 993)]
+    assert "metadata" in reasons[("169.254.169.254", 143)]
+    assert "10.1.2.3" in reasons[("ten.private.test", 995)]
+    assert "::1" in reasons[("loopback6.private.test", 110)]
+    assert all(refusal.source == "srv" for refusal in result.refused)
+    assert result.outcome == "partial"
+    assert [row["host"] for row in result.to_json()["refused"]][:1] == ["localhost"]
+
+    card = discovery_card(result, KnowledgeService(DEFAULT_KNOWLEDGE_DIR).current.knowledge)
+    fields = {field.name: field.value for field in card.fields}
+    assert "refused" in fields["Incoming"]
+    assert "mail.srv.test" in fields["Outgoing"]
+    refused = fields["Refused (not recommended)"]
+    for host in ("localhost", "169.254.169.254", "ten.private.test", "loopback6.private.test"):
+        assert escape_markdown(host) in refused
+    assert "**Incoming:** not found" in card.description
+    assert "localhost" not in card.description
+    text = format_discovery(result)
+    assert "Incoming: not found" in text
+    assert "Refused (not recommended):" in text
+    assert "IMAP 169.254.169.254 port 143 (incoming, from a DNS SRV record): 169.254.169.254 is the cloud" in text
+
+
+async def test_autoconfig_servers_naming_local_or_private_hosts_are_passed_over(
+    make_settings: SettingsFactory,
+) -> None:
+    result = await discover("refused-config.test", make_settings())
+    assert result.autoconfig is not None
+    assert result.autoconfig.url is not None
+    # The fifth incoming server is the first the probe may reach; every outgoing one is refused.
+    assert result.incoming is not None
+    assert (result.incoming.source, result.incoming.host, result.incoming.port) == (
+        "autoconfig",
+        "mail.example.test",
+        993,
+    )
+    assert "after 4 refused" in result.incoming.evidence[0]
+    assert result.outgoing is None
+    refused = [(refusal.direction, refusal.host, refusal.port) for refusal in result.refused]
+    assert refused == [
+        ("incoming", "localhost", 993),
+        ("incoming", "::1", 993),
+        ("incoming", "169.254.169.254", 995),
+        ("incoming", "10.20.30.40", 143),
+        ("outgoing", "localhost.", 465),
+        ("outgoing", "10.0.0.25", 587),
+    ]
+    recommended = {item.host for item in (result.incoming, result.outgoing) if item is not None}
+    assert not recommended & {host for _, host, _ in refused}
+
+    card = discovery_card(result, KnowledgeService(DEFAULT_KNOWLEDGE_DIR).current.knowledge)
+    shown = _shown(card)
+    assert "Refused (not recommended)" in shown
+    assert "is a loopback address" in shown
+    assert "metadata" in shown
+    assert "**Incoming:** IMAP mail.example.test port 993" in card.description
+    assert "**Outgoing:** not found" in card.description
+    text = format_discovery(result)
+    assert "Incoming: IMAP mail.example.test port 993" in text
+    assert "IMAP ::1 port 993 (incoming, from the provider's autoconfig file): ::1 is a loopback address" in text
