@@ -7,6 +7,7 @@ text. Both take the answer text from `Entry.answer` unchanged, so `guidenest ask
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,15 +31,34 @@ FOOTER_LIMIT = 2048
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_`~|>#\[\]()-])")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
 _ZERO_WIDTH_SPACE = "\u200b"
+# Control and format characters (U+202E turns the rest of a line around), and line or paragraph separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def strip_controls(text: str) -> str:
+    """Text from outside the bot without control or invisible format characters; a line break becomes a space."""
+    kept = []
+    for char in text:
+        if char in "\t\n\r\u2028\u2029":
+            kept.append(" ")
+        elif unicodedata.category(char) not in _INVISIBLE_CATEGORIES:
+            kept.append(char)
+    return "".join(kept)
+
+
+def break_links(text: str) -> str:
+    """Discord turns `scheme://...` into a link; a zero-width space after the colon keeps it plain text."""
+    return text.replace("://", ":" + _ZERO_WIDTH_SPACE + "//")
 
 
 def escape_markdown(text: str) -> str:
-    """Show user-supplied text literally in Discord markdown, and defuse @everyone/@here as text.
+    """Show user-supplied text literally in Discord markdown: no controls, no markdown, no link, no mass mention.
 
     The bot also sends every message with mentions disabled; this keeps the echoed text from even looking like one.
+    Echoed text never becomes a link in the bot's voice, so a pasted `https://...` stays plain text.
     """
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _MASS_MENTION.sub(lambda m: "@" + _ZERO_WIDTH_SPACE + m.group(1), escaped)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", strip_controls(text))
+    return break_links(_MASS_MENTION.sub(lambda m: "@" + _ZERO_WIDTH_SPACE + m.group(1), escaped))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -201,7 +221,9 @@ def port_card(rows: list[PortRow], query: str = "") -> Card:
             )
             for row in rows
         )
-        title = f"Mail ports: {query}" if query else f"{rows[0].protocol} port {rows[0].port}"
+        # The title shows the query as typed (not escaped, as before), but without controls or a link in it.
+        shown = break_links(strip_controls(query))
+        title = f"Mail ports: {shown}" if query else f"{rows[0].protocol} port {rows[0].port}"
         return Card(title=shorten(title, TITLE_LIMIT), description="", fields=fields, entry_id=rows[0].entry)
     return port_table_card(rows)
 

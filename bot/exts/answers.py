@@ -21,6 +21,7 @@ from bot.exts.common import (
     app_of,
     card_embed,
     count,
+    count_lost_reply,
     observe_latency,
     rules_for,
     snapshot,
@@ -56,18 +57,24 @@ class Answers(commands.Cog):
         # Guild settings read on every message, cached; /config changes announce themselves (see config.py).
         # A guild lives on one shard, so in one process: this cache never goes stale across processes.
         self._configs: dict[int, GuildConfig] = {}
+        # Counts changes, so a read that started before one is not cached after it.
+        self._config_changes = 0
 
     async def _config(self, guild_id: int | None) -> GuildConfig | None:
         if guild_id is None:
             return None
         config = self._configs.get(guild_id)
         if config is None:
+            changes = self._config_changes
+            # Concurrent misses of one guild share one query (the storage's single flight).
             config = await app_of(self.bot).storage.guild_config(guild_id)
-            self._configs[guild_id] = config
+            if changes == self._config_changes:
+                self._configs[guild_id] = config
         return config
 
     @commands.Cog.listener()
     async def on_guild_config_changed(self, guild_id: int) -> None:
+        self._config_changes += 1
         self._configs.pop(guild_id, None)
 
     def _addressed(self, message: discord.Message) -> bool:
@@ -208,10 +215,12 @@ class Answers(commands.Cog):
             parts["view"] = view
         try:
             return await message.reply(**parts, mention_author=False, allowed_mentions=NO_MENTIONS)
-        except discord.Forbidden:
+        except discord.Forbidden as exc:
             log.warning("no permission to reply in channel %s", message.channel.id)
+            count_lost_reply(self.bot, exc)
         except discord.HTTPException as exc:
             log.warning("reply in channel %s failed: %s", message.channel.id, exc)
+            count_lost_reply(self.bot, exc)
         return None
 
 

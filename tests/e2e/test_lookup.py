@@ -72,9 +72,43 @@ async def test_provider_unknown_is_said_plainly_and_escaped(e2e):
 
 async def test_provider_autocomplete(e2e):
     choices = await e2e.autocomplete("provider", "name", options={"name": "gm"})
-    assert choices[0] == {"name": "Gmail — gmail.com, googlemail.com", "value": "gmail"}
+    assert choices[0]["value"] == "gmail"
+    assert choices[0]["name"].startswith("Gmail — gmail.com, googlemail.com")
     assert all(len(choice["name"]) <= 100 and len(choice["value"]) <= 100 for choice in choices)
     everything = await e2e.autocomplete("provider", "name", options={"name": ""})
     assert len(everything) == min(25, len(e2e.bot.knowledge.current.knowledge.providers))
     reply = await (await e2e.slash("provider", options={"name": choices[0]["value"]})).reply()
     assert embed(reply)["title"].startswith("Gmail")
+
+
+def _everything_shown(card: dict) -> str:
+    parts = [card.get("title") or "", card.get("description") or "", (card.get("footer") or {}).get("text", "")]
+    parts += [f"{field['name']}\n{field['value']}" for field in card.get("fields", [])]
+    return "\n".join(parts)
+
+
+async def test_provider_echo_has_no_bidi_override_and_no_link(e2e):
+    # Unknown: the typed name is echoed; a typo of a known name: the whole query is echoed next to the match.
+    for typed, title in [
+        ("\u202eevil https://evil.example/login", "Unknown provider"),
+        ("gmial \u202ehttps://evil.example/login", "Gmail mail settings"),
+    ]:
+        card = embed(await (await e2e.slash("provider", options={"name": typed})).reply())
+        assert card["title"] == title
+        # The echo is in the description (the fields hold the table's own source links).
+        shown = card["description"]
+        assert "evil.example/login" in shown  # still said, so the member sees what was read ...
+        assert "://" not in shown  # ... but never as a link in the bot's voice
+        assert "\u202e" not in shown
+
+
+async def test_port_echo_has_no_bidi_override_and_no_link(e2e):
+    for typed, title in [
+        ("https://evil.example/login\u202e", "No such mail port"),
+        ("imap \u202ehttps://evil.example/login", "Mail ports: imap https:\u200b//evil.example/login"),
+    ]:
+        card = embed(await (await e2e.slash("port", query=typed)).reply())
+        assert card["title"] == title
+        shown = _everything_shown(card)
+        assert "://" not in shown
+        assert "\u202e" not in shown
