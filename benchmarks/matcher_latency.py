@@ -4,7 +4,7 @@ On the shipped knowledge base and on synthetic ones of 1,000 and 10,000 entries,
 (questions, pasted errors, chatter, off-domain). Prints median and p99 per kind, in wall-clock time and in
 CPU time of the thread (which a busy machine inflates less), and the time to build each index.
 
-    .venv/bin/python benchmarks/matcher_latency.py [--rounds N]
+    .venv/bin/python benchmarks/matcher_latency.py [--rounds N] [--sizes 1000,10000,100000]
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ KINDS = ("all", "question", "error", "chatter", "offdomain")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="passes over the dev set per knowledge base")
+    parser.add_argument(
+        "--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[1_000, 10_000, 100_000],
+        help="synthetic knowledge-base sizes, comma-separated (100,000 takes a few minutes to build)",
+    )
     args = parser.parse_args()
     base = shipped()
     messages = devset_texts()
@@ -36,8 +40,7 @@ def main() -> None:
     print("-" * len(header))
     for label, knowledge in (
         ("shipped", base),
-        ("synthetic 1k", synthetic(base, 1_000)),
-        ("synthetic 10k", synthetic(base, 10_000)),
+        *((f"synthetic {size // 1000}k", synthetic(base, size)) for size in args.sizes),
     ):
         started = time.perf_counter()
         matcher = Matcher(knowledge)

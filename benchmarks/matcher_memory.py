@@ -6,6 +6,7 @@ matching the dev set, on the shipped knowledge base and on synthetic ones of 1,0
 
 from __future__ import annotations
 
+import argparse
 import gc
 import tracemalloc
 
@@ -17,6 +18,12 @@ MB = 1024 * 1024
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[1_000, 10_000, 100_000],
+        help="synthetic knowledge-base sizes, comma-separated",
+    )
+    args = parser.parse_args()
     base = shipped()
     messages = [text for _, text in devset_texts()]
     print(machine())
@@ -24,8 +31,7 @@ def main() -> None:
     print(f"{'match peak MB':>15}")
     for label, knowledge in (
         ("shipped", base),
-        ("synthetic 1k", synthetic(base, 1_000)),
-        ("synthetic 10k", synthetic(base, 10_000)),
+        *((f"synthetic {size // 1000}k", synthetic(base, size)) for size in args.sizes),
     ):
         gc.collect()
         tracemalloc.start()

@@ -165,14 +165,6 @@ class Index:
 
         self._build_documents(knowledge)
 
-        # For autocomplete: every phrasing as plain lower-case words, for prefix and rapidfuzz matching.
-        labels: list[tuple[int, str]] = []
-        for index, entry in enumerate(self.entries):
-            for text in (entry.title, entry.id.replace("-", " "), *entry.asks, *entry.errors):
-                labels.append((index, normalize(text).text))
-        self.label_entries: tuple[int, ...] = tuple(i for i, _ in labels)
-        self.label_texts: tuple[str, ...] = tuple(text for _, text in labels)
-
     def _build_documents(self, knowledge: KnowledgeBase) -> None:
         """Each entry as one document for BM25: its phrasings, tags and answer text. The answer says in plain
         words what an entry is about ("the message stays in the Outbox"), words people describe symptoms with

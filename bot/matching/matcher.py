@@ -36,6 +36,7 @@ from bot.matching.tuning import (
     BODY_SHARE,
     CODE_SCORE,
     CODE_WORDS_SHARE,
+    DENSE_RATIO,
     FEATURES,
     FLOOR,
     LEVELS,
@@ -52,6 +53,7 @@ from bot.matching.tuning import (
     REFINE_ENTRIES,
     REFINE_PHRASES,
     REFINE_REACH,
+    SEED_POSTINGS,
     SHARED_CODE_SCORE,
     SHORT_MESSAGE,
     STANDALONE_WEIGHT,
@@ -154,6 +156,33 @@ class _Evidence:
         )
 
 
+def _overlaps(lists: list[IntArray], weights: FloatArray, phrasings: int) -> tuple[IntArray, FloatArray]:
+    """The phrasings that share a term with the message (ascending, so grouped by entry, as phrasings are numbered
+    entry by entry) and the weight of the message each holds, summed in term order.
+
+    Like a search engine's max-score pruning, a term found in very many phrasings ("email" in a huge knowledge
+    base) only adds to phrasings that a rarer term of the message found: alone it could not make a phrasing score.
+    A knowledge base of the shipped size has no such term, so there every phrasing is counted."""
+    seeding = [p for p in lists if len(p) <= SEED_POSTINGS]
+    sizes = [len(p) for p in lists]
+    if not seeding or (len(seeding) == len(lists) and sum(sizes) * DENSE_RATIO >= phrasings):
+        # Counted densely when the postings read are many for the knowledge base: cheaper than sorting them.
+        dense: FloatArray = np.bincount(
+            np.concatenate(lists), weights=np.repeat(weights, sizes), minlength=phrasings
+        ).astype(np.float64, copy=False)
+        found = np.flatnonzero(dense)
+        return found.astype(np.int32), dense[found]
+    found = np.unique(np.concatenate(seeding))
+    shared: FloatArray = np.zeros(len(found))
+    for postings, weight in zip(lists, weights, strict=True):
+        if len(postings) <= SEED_POSTINGS:
+            shared[np.searchsorted(found, postings)] += weight
+        else:
+            at = np.minimum(np.searchsorted(postings, found), len(postings) - 1)
+            shared[postings[at] == found] += weight
+    return found.astype(np.int32), shared
+
+
 def _leading(values: FloatArray, ids: IntArray, count: int) -> list[int]:
     """Positions of the `count` highest values, ties broken by the lower id: without sorting everything."""
     if len(values) > count:
@@ -190,14 +219,7 @@ class Matcher:
         sizes = [len(p) for p in lists]
         if not sum(sizes):
             return None
-        # Weight of the message each phrasing holds (summed in term order, one posting at a time), counted
-        # densely: cheaper than sorting the postings even at 100,000 entries. Phrasings are numbered entry by
-        # entry, so the ones found come out grouped by entry.
-        shared = np.bincount(
-            np.concatenate(lists), weights=np.repeat(weights, sizes), minlength=len(index.phrase_entry)
-        )
-        phrases = np.flatnonzero(shared)
-        shared = shared[phrases]
+        phrases, shared = _overlaps(lists, weights, len(index.phrase_entry))
         # … and each entry holds: of two entries whose phrasings both sit inside a pasted error, the one
         # covering more of it wins.
         entry_lists = [index.entry_postings[t] for t, _ in known]
@@ -435,29 +457,6 @@ class Matcher:
         if not terms.mail_signals and len(terms.terms) < 2:
             return False  # one everyday word ("test")
         return answer_probability(evidence.features()) >= level.probability
-
-    def complete(self, text: str, limit: int = 25) -> list[Scored]:
-        """Entries for an autocomplete list; what has been typed so far may end in half a word."""
-        index = self._index
-        limit = max(limit, 0)
-        norm = normalize(text)  # read once: the ranking and the label search share it
-        typed = norm.text
-        if not typed:
-            return [Scored(e, 0.0) for e in sorted(index.entries, key=lambda e: (e.title.casefold(), e.id))][:limit]
-        best: dict[int, float] = {index.position[s.entry.id]: s.score for s in self._ranked(text, keep=limit)[0]}
-        for label, similarity, position in process.extract(
-            typed,
-            index.label_texts,
-            scorer=fuzz.partial_ratio if len(typed) >= 3 else fuzz.ratio,
-            processor=None,
-            score_cutoff=70,
-            limit=None,
-        ):
-            entry = index.label_entries[position]
-            starts = label.startswith(typed) or f" {typed}" in label
-            best[entry] = max(best.get(entry, 0.0), 95.0 if starts else similarity * 0.9)
-        order = sorted(best, key=lambda e: (-best[e], index.entries[e].id))
-        return [Scored(index.entries[e], round(min(best[e], 100.0), 1)) for e in order[:limit]]
 
     def explain(self, text: str) -> dict[str, object]:
         """What the matcher made of `text`: terms, signals and each leading entry's best phrasing."""

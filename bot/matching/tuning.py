@@ -51,7 +51,7 @@ MESSAGE_MODEL: tuple[float, tuple[float, ...]] = (
 )
 POST_MODEL: tuple[float, tuple[float, ...]] = (
     -7.982,
-    (1.679, 1.087, 1.493, -0.889, 1.641, 0.000, 0.903, 1.864, 0.526, 2.806, 4.156, -1.478, -0.218, -0.844),
+    (1.679, 1.087, 1.493, -0.889, 1.641, -0.000, 0.903, 1.864, 0.526, 2.806, 4.156, -1.478, -0.218, -0.844),
 )
 
 
@@ -115,3 +115,5 @@ TYPO_MIN_LENGTH = 4
 NAMING_DOMAINS = 6  # the first few domains of a provider row, whose first labels name it in free text
 MAX_TERMS = 400  # distinct terms read from one message: bounds the cost of huge pastes
 MAX_TYPO_LOOKUPS = 60
+SEED_POSTINGS = 1_000  # a term in more phrasings than this only adds to phrasings rarer terms found
+DENSE_RATIO = 16  # term overlaps are counted densely when the postings read are 1/16 of the phrasings or more

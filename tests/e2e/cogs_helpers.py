@@ -77,6 +77,10 @@ VAGUE_QUESTIONS = (
     "port",
     "security",
     "outlook",
+    "sent folder",
+    "imap settings",
+    "thunderbird cannot send",
+    "mail not arriving",
 )
 
 

@@ -246,23 +246,6 @@ def test_match_result_properties() -> None:
     assert empty.suggestions == (entry_a,)
 
 
-# --- Autocomplete -----------------------------------------------------------------------------------------
-
-
-def test_complete_ranks_half_typed_words(matcher: Matcher) -> None:
-    assert matcher.complete("imap po")[0].entry.id == "imap-ports"
-    assert matcher.complete("0x800")[0].entry.id == "outlook-0x800ccc0e"
-    assert matcher.complete("wrong vers")[0].entry.id == "wrong-version-number"
-
-
-def test_complete_with_nothing_typed_lists_entries_by_title(matcher: Matcher, fixture_kb: KnowledgeBase) -> None:
-    listed = matcher.complete("", limit=25)
-    assert len(listed) == len(fixture_kb.entries)
-    titles = [s.entry.title.casefold() for s in listed]
-    assert titles == sorted(titles)
-    assert len(matcher.complete("", limit=3)) == 3
-
-
 # --- Bad input --------------------------------------------------------------------------------------------
 
 
@@ -287,7 +270,6 @@ def test_bad_input_gives_a_sensible_result(matcher: Matcher, text: str) -> None:
         result = matcher.match(text, level=level)
         assert isinstance(result, MatchResult)
         assert result.query == text
-    assert isinstance(matcher.complete(text), list)
     assert isinstance(matcher.explain(text), dict)
 
 
@@ -371,13 +353,13 @@ def test_matching_leaves_the_index_unchanged(fixture_kb: KnowledgeBase) -> None:
     before = snapshot_of(fresh)
     for text in ["x" * 10_000, "thunderbrid gmial 0x800ccc0f", "😀", "ssl on 993 " * 100]:
         fresh.match(text)
-        fresh.complete(text)
+        fresh.explain(text)
     assert snapshot_of(fresh) == before
 
 
 def test_a_matcher_has_no_public_way_to_change_it(matcher: Matcher) -> None:
     public = {name for name in dir(matcher) if not name.startswith("_")}
-    assert public == {"complete", "entries", "explain", "match"}
+    assert public == {"entries", "explain", "match"}
     with pytest.raises(AttributeError):
         matcher.entries = ()  # type: ignore[misc]
 
@@ -437,7 +419,7 @@ def test_two_knowledge_bases_give_two_independent_matchers(tmp_path: Path, fixtu
 def test_an_empty_knowledge_base_matches_nothing() -> None:
     empty = Matcher(KnowledgeBase(entries={}))
     assert empty.match("imap port").ranked == ()
-    assert empty.complete("imap") == []
+    assert empty.explain("imap")["top"] == []
 
 
 @pytest.mark.parametrize(
