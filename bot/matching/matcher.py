@@ -131,7 +131,7 @@ class _Evidence:
     has_title: bool = False
     title_agrees: bool = False  # the title alone ranks this entry first too
     body: float = 0.0  # its BM25 score as a document (capped)
-    body_agrees: bool = False  # as a document, too, it ranks first
+    body_agrees: bool = False  # as a document, too, it ranks first among the entries a phrasing reached
     coverage: float = 0.0  # the share of the message's weight that the entry's terms hold
     code: bool = False  # the message has an error code this entry lists
 
@@ -215,14 +215,14 @@ class Matcher:
             return None
         query_weight = sum(index.term_weight(t) for t in terms.terms) or 1.0
         weights = np.fromiter((w for _, w in known), dtype=np.float64, count=len(known))
-        lists = [index.postings.get(t, _NO_POSTINGS) for t, _ in known]
+        lists = [index.postings.get(t) for t, _ in known]
         sizes = [len(p) for p in lists]
         if not sum(sizes):
             return None
         phrases, shared = _overlaps(lists, weights, len(index.phrase_entry))
         # … and each entry holds: of two entries whose phrasings both sit inside a pasted error, the one
         # covering more of it wins.
-        entry_lists = [index.entry_postings[t] for t, _ in known]
+        entry_lists = [index.entry_postings.get(t) for t, _ in known]
         explained = np.bincount(
             np.concatenate(entry_lists),
             weights=np.repeat(weights, [len(e) for e in entry_lists]),
@@ -326,7 +326,7 @@ class Matcher:
             ):
                 phrase = int(bag.phrases[near[position]])
                 # Codes, numbers and providers must be the same: "gmx" is not a typo of "gmail" here.
-                if index.phrase_exact.get(phrase, frozenset()) <= exact:
+                if index.exact_terms(phrase) <= exact:
                     entry = int(index.phrase_entry[phrase])
                     scores[entry] = max(scores[entry], similarity)
         else:
@@ -374,17 +374,17 @@ class Matcher:
             others[list(coded)] = False
             scores[others] -= OTHER_CODE_PENALTY
 
-    def _body(self, terms: Terms) -> FloatArray | None:
-        """Each entry's BM25 score as a document (phrasings, tags and answer text) for the message's terms."""
+    def _body(self, terms: Terms, entries: IntArray) -> FloatArray:
+        """The BM25 score of each of `entries` (ascending) as a document (phrasings, tags and answer text)."""
         index = self._index
-        found = [t for t in terms.terms if t in index.document_entries]
-        if not found:
-            return None
-        body: FloatArray = np.bincount(
-            np.concatenate([index.document_entries[t] for t in found]),
-            weights=np.concatenate([index.document_weights[t] for t in found]),
-            minlength=len(index.entries),
-        ).astype(np.float64, copy=False)
+        body: FloatArray = np.zeros(len(entries))
+        for term in terms.terms:
+            documents = index.documents.get(term)
+            if not len(documents):
+                continue
+            at = np.minimum(np.searchsorted(documents, entries), len(documents) - 1)
+            hit = documents[at] == entries
+            body[hit] += index.documents.weights(term)[at[hit]]
         return body
 
     def _read(self, text: str) -> tuple[Terms, Terms | None]:
@@ -405,11 +405,16 @@ class Matcher:
         terms, title = self._read(text)
         words, bag = self._score(terms)
         heading = self._score(title)[0] if title is not None else None
-        body = self._body(terms)
-        size = len(self._index.entries)
-        words_of = np.zeros(size) if words is None else np.nan_to_num(words)
-        heading_of = np.zeros(size) if heading is None else np.nan_to_num(heading)
-        body_of = np.zeros(size) if body is None else np.minimum(body, BODY_CAP)
+        # Only entries that some phrasing reached can be listed: the document score alone (at most
+        # BODY_SHARE * BODY_CAP) stays below the listing's lower bound, so it is read for those entries only.
+        reached = [~np.isnan(found) for found in (words, heading) if found is not None]
+        if not reached:
+            return [], _Evidence(terms)
+        entries = np.flatnonzero(np.logical_or.reduce(reached)).astype(np.int32)
+        words_of = np.zeros(len(entries)) if words is None else np.nan_to_num(words[entries])
+        heading_of = np.zeros(len(entries)) if heading is None else np.nan_to_num(heading[entries])
+        body = self._body(terms, entries)
+        body_of = np.minimum(body, BODY_CAP)
         relevance = words_of + TITLE_SHARE * heading_of + BODY_SHARE * body_of
         # Entries far below the floor matter neither for the ranking nor for the margin: drop them early, and
         # round only the few that can still be among the `keep` best (rounding can tie them, never pass them).
@@ -418,10 +423,10 @@ class Matcher:
         if len(candidates) > keep:
             cut = np.partition(values, len(values) - keep)[len(values) - keep] - 0.1
             candidates, values = candidates[values >= cut], values[values >= cut]
-        scores = {int(e): round(float(v), 1) for e, v in zip(candidates, values, strict=True)}
+        scores = {int(c): round(float(v), 1) for c, v in zip(candidates, values, strict=True)}
         # Entries are indexed in id order, so the index breaks ties like the id would.
-        order = heapq.nsmallest(keep, scores, key=lambda e: (-scores[e], e))
-        ranked = [Scored(self._index.entries[e], scores[e]) for e in order]
+        order = heapq.nsmallest(keep, scores, key=lambda c: (-scores[c], c))
+        ranked = [Scored(self._index.entries[entries[c]], scores[c]) for c in order]
         evidence = _Evidence(terms)
         if order:
             top = order[0]
@@ -435,9 +440,9 @@ class Matcher:
                 has_title=title is not None,
                 title_agrees=heading_top == top,
                 body=float(body_of[top]),
-                body_agrees=body is not None and int(np.argmax(body)) == top,
-                coverage=float(bag.explained[top]) / bag.query_weight if bag is not None else 0.0,
-                code=bool(terms.codes & self._index.entry_codes[top]),
+                body_agrees=bool(body.max() > 0) and int(np.argmax(body)) == top,
+                coverage=float(bag.explained[entries[top]]) / bag.query_weight if bag is not None else 0.0,
+                code=bool(terms.codes & self._index.entry_codes[int(entries[top])]),
             )
         return ranked, evidence
 
