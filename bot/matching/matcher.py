@@ -115,15 +115,8 @@ class _Bag:
     entries: IntArray  # the entries that have a scored phrasing, ascending
     best: FloatArray  # each of those entries' best phrasing score
     first: IntArray  # where each entry's phrasings start in `phrases`
-    explained: FloatArray  # the weight of the message each of `entries` holds in its terms
+    explained: FloatArray  # the weight of the message each entry's terms hold, over all entries
     query_weight: float  # the message's whole weight
-
-    def coverage(self, entry: int) -> float:
-        """The share of the message's weight that the entry's terms hold (0 for an entry not in the bag)."""
-        at = int(np.searchsorted(self.entries, entry))
-        if at < len(self.entries) and self.entries[at] == entry:
-            return float(self.explained[at]) / self.query_weight
-        return 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,30 +220,28 @@ class Matcher:
         if not sum(sizes):
             return None
         phrases, shared = _overlaps(lists, weights, len(index.phrase_entry))
+        # … and each entry holds: of two entries whose phrasings both sit inside a pasted error, the one
+        # covering more of it wins.
+        entry_lists = [index.entry_postings.get(t) for t, _ in known]
+        explained = np.bincount(
+            np.concatenate(entry_lists),
+            weights=np.repeat(weights, [len(e) for e in entry_lists]),
+            minlength=len(index.entries),
+        ).astype(np.float64, copy=False)
         recall = shared * index.phrase_inverse_weight[phrases]
         keep = recall >= MIN_RECALL
         if not keep.any():
             return None
         phrases, shared, recall = phrases[keep], shared[keep], np.minimum(recall[keep], 1.0)
         entry_of = index.phrase_entry[phrases]
-        first = np.flatnonzero(np.concatenate(([True], entry_of[1:] != entry_of[:-1]))).astype(np.int32)
-        entries = entry_of[first]
-        # … and the weight each of those entries holds: of two entries whose phrasings both sit inside a pasted
-        # error, the one covering more of it wins. Summed in term order, for these entries only.
-        explained: FloatArray = np.zeros(len(entries))
-        for (term, weight) in known:
-            own = index.entry_postings.get(term)
-            at = np.minimum(np.searchsorted(own, entries), len(own) - 1)
-            explained[own[at] == entries] += weight
-        precision = np.minimum((np.repeat(explained, np.diff(np.append(first, len(phrases)))) + shared) * (
-            0.5 / query_weight
-        ), 1.0)
+        precision = np.minimum((explained[entry_of] + shared) * (0.5 / query_weight), 1.0)
         scores = 2 * precision * recall / (precision + recall)
         # A heavy phrasing (an error text) found whole inside chatter stands on its own.
         alone = recall * recall * np.minimum(shared / STANDALONE_WEIGHT, 1.0)
         scores = np.maximum(scores, alone) * 100.0
+        first = np.flatnonzero(np.concatenate(([True], entry_of[1:] != entry_of[:-1]))).astype(np.int32)
         best = np.maximum.reduceat(scores, first)
-        return _Bag(phrases.astype(np.int32), scores, recall, entries, best, first, explained, query_weight)
+        return _Bag(phrases.astype(np.int32), scores, recall, entry_of[first], best, first, explained, query_weight)
 
     def _score(self, terms: Terms) -> tuple[FloatArray | None, _Bag | None]:
         """Every entry's score, 0-100 (unrounded), NaN for the entries the message has nothing in common with;
@@ -450,7 +441,7 @@ class Matcher:
                 title_agrees=heading_top == top,
                 body=float(body_of[top]),
                 body_agrees=bool(body.max() > 0) and int(np.argmax(body)) == top,
-                coverage=bag.coverage(int(entries[top])) if bag is not None else 0.0,
+                coverage=float(bag.explained[entries[top]]) / bag.query_weight if bag is not None else 0.0,
                 code=bool(terms.codes & self._index.entry_codes[int(entries[top])]),
             )
         return ranked, evidence
