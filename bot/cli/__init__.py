@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.cli import ask, db, kb, lookup, probe, run
+from bot.cli.common import prints_help
 from bot.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answers email client setup questions: ports, security modes, errors, provider settings.",
     )
     parser.add_argument("--version", action="version", version=f"guidenest {__version__}")
-    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(handler=prints_help(parser))
     for area in AREAS:
         area.register(subcommands)
     return parser

@@ -10,7 +10,21 @@ from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.service import KnowledgeService
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
     from bot.settings import Settings
+
+
+def prints_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace, Settings], int]:
+    """The handler of a command given without its action (`guidenest`, `guidenest kb`): its help, exit 0."""
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        del args, settings
+        parser.print_help()
+        return 0
+
+    return handler
 
 
 def load_service(settings: Settings) -> KnowledgeService | None:

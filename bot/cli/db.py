@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.common import prints_help
 from bot.settings import env_name
 
 if TYPE_CHECKING:
@@ -33,13 +34,7 @@ def register(subcommands: Any) -> None:
         ),
     )
     check.set_defaults(handler=run_check)
-
-    def print_help(args: argparse.Namespace, settings: Settings) -> int:
-        del args, settings
-        db.print_help()
-        return 0
-
-    db.set_defaults(handler=print_help)
+    db.set_defaults(handler=prints_help(db))
 
 
 def refusal(exc: StorageError) -> str:

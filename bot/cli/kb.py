@@ -6,7 +6,7 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import print_json
+from bot.cli.common import print_json, prints_help
 from bot.knowledge.loader import check_knowledge
 
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 def register(subcommands: Any) -> None:
     kb = subcommands.add_parser("kb", help="check or export the knowledge base")
-    actions = kb.add_subparsers(dest="kb_command", required=True, metavar="ACTION")
+    actions = kb.add_subparsers(dest="kb_command", metavar="ACTION")
+    kb.set_defaults(handler=prints_help(kb))
     check = actions.add_parser(
         "check",
         help="validate every knowledge file; exit 1 on any error",

@@ -97,3 +97,16 @@ def test_strict_check_passes_on_a_current_as_of(
     assert by_id["gamma"]["as_of"] == month
     assert by_id["alpha"]["as_of"] is None
     assert exported["providers"][0]["settings_from"] == "provider"
+
+
+def test_a_command_without_its_action_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`guidenest` and `guidenest kb` alone are a request for help, not a usage error."""
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "usage: guidenest" in out
+    assert "kb" in out
+    assert "provider" in out
+    assert main(["kb"]) == 0
+    out = capsys.readouterr().out
+    assert "usage: guidenest kb" in out
+    assert "check" in out
