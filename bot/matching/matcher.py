@@ -1,8 +1,8 @@
 """Matching a question or a pasted error to knowledge-base entries, and deciding whether to answer unasked.
 
-How a message is scored (the index behind it is built once per knowledge base, in `Matcher.__init__`):
+How a message is scored (the index behind it, `bot.matching.index.Index`, is built once per knowledge base):
 
-1. `normalize` cleans the text; `_Analyzer` turns it into canonical terms (synonyms merged, misspellings
+1. `normalize` cleans the text; `Analyzer` turns it into canonical terms (synonyms merged, misspellings
    corrected against the knowledge base's own words with rapidfuzz, light stemming, filler words dropped) and
    notes error codes, port numbers, providers, and words that place the message in or out of e-mail.
 2. Every phrasing of an entry (title, `asks`, `errors`) is compared with the message as a bag of terms. Each
@@ -14,8 +14,10 @@ How a message is scored (the index behind it is built once per knowledge base, i
    texts inside long pastes.
 4. An error code in the message decides between entries; a mail port favours the entries about that port; a
    port paired with the wrong security ("SSL on 587") favours the entries that explain such mismatches.
-5. `confident` needs a high score, a clear lead over the runner-up, and a message about e-mail: text about
-   SSH, databases, games or websites is never answered unasked, however well its words match.
+5. Each entry is also a BM25 document (phrasings, tags, answer text), which adds a little to its relevance.
+6. `confident` is a calibrated model of "the best entry is right" (`tuning.answer_probability`, fitted by
+   benchmarks/matcher_calibrate.py) over the evidence in `_Evidence`; text about SSH, databases, games or
+   websites is never answered unasked, however well its words match.
 """
 
 from __future__ import annotations
