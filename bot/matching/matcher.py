@@ -167,13 +167,18 @@ def _overlaps(lists: list[IntArray], weights: FloatArray, phrasings: int) -> tup
     A knowledge base of the shipped size has no such term, so there every phrasing is counted."""
     seeding = [p for p in lists if len(p) <= SEED_POSTINGS]
     sizes = [len(p) for p in lists]
-    if not seeding or (len(seeding) == len(lists) and sum(sizes) * DENSE_RATIO >= phrasings):
+    if (not seeding or len(seeding) == len(lists)) and sum(sizes) * DENSE_RATIO >= phrasings:
         # Counted densely when the postings read are many for the knowledge base: cheaper than sorting them.
         dense: FloatArray = np.bincount(
             np.concatenate(lists), weights=np.repeat(weights, sizes), minlength=phrasings
         ).astype(np.float64, copy=False)
         found = np.flatnonzero(dense)
         return found.astype(np.int32), dense[found]
+    if not seeding or len(seeding) == len(lists):
+        # Few postings: sorting them is cheaper than a pass over every phrasing.
+        found, where = np.unique(np.concatenate(lists), return_inverse=True)
+        counted: FloatArray = np.bincount(where, weights=np.repeat(weights, sizes)).astype(np.float64, copy=False)
+        return found.astype(np.int32), counted
     found = np.unique(np.concatenate(seeding))
     shared: FloatArray = np.zeros(len(found))
     for postings, weight in zip(lists, weights, strict=True):
