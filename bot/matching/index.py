@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -30,16 +29,6 @@ if TYPE_CHECKING:
     IntArray = npt.NDArray[np.int32]
     FloatArray = npt.NDArray[np.float64]
     BoolArray = npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """One phrasing, as `Index.phrase` reports it (for explanations and tests)."""
-
-    entry: int
-    source: str  # as written in the knowledge base
-    surface: str
-    weight: float
 
 
 def _int_array(values: list[int]) -> IntArray:
@@ -255,10 +244,5 @@ class Index:
         """The phrasing's terms that a typo cannot stand for: codes, numbers, providers."""
         return frozenset(self._exact_terms[self._exact_at[phrase] : self._exact_at[phrase + 1]])
 
-    def phrase(self, index: int) -> Phrase:
-        return Phrase(
-            int(self.phrase_entry[index]), self.sources[index], self.surfaces[index], float(self.phrase_weight[index])
-        )
 
-
-__all__ = ["Index", "Phrase"]
+__all__ = ["Index", "Postings"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from rapidfuzz import fuzz, process
@@ -231,12 +232,13 @@ def _key(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text.casefold()))
 
 
-def _names(provider: Provider) -> list[str]:
+@lru_cache(maxsize=1024)  # rows are immutable; autocomplete asks for every row's names at each keystroke
+def _names(provider: Provider) -> tuple[str, ...]:
     """Every way of naming a provider: id, name, aliases, domains and their first labels."""
     names = [provider.id, provider.name, *provider.aliases, *provider.domains]
     names += [d.split(".")[0] for d in provider.domains]
     keys = {_key(n) for n in names}
-    return sorted(k for k in keys if k and k not in _GENERIC_WORDS)
+    return tuple(sorted(k for k in keys if k and k not in _GENERIC_WORDS))
 
 
 def _domain_of(query: str) -> str | None:

@@ -140,16 +140,10 @@ class _Candidate:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class Refusal(DeclaredServer):
     """A server the provider published that the probe would not contact, so it is not recommended."""
 
-    direction: str
-    protocol: MailProtocol
-    host: str
-    port: int
-    security: Security
-    source: str  # "autoconfig" or "srv"
-    origin: str  # where it was published
+    origin: str  # where it was published (`source` is "autoconfig" or "srv")
     reason: str
 
     def describe(self) -> str:
@@ -158,16 +152,7 @@ class Refusal:
         return f"{server} ({self.direction}, from {where}): {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "direction": self.direction,
-            "protocol": self.protocol.value,
-            "host": self.host,
-            "port": self.port,
-            "security": self.security.value,
-            "source": self.source,
-            "origin": self.origin,
-            "reason": self.reason,
-        }
+        return {**super().to_json(), "origin": self.origin, "reason": self.reason}
 
 
 @dataclass
