@@ -67,11 +67,13 @@ class Problem:
     severity: Literal["error", "warning"] = "error"
 
     def format(self, root: Path | None = None) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        if self.path == root:  # the folder itself: named exactly as the user gave it, without a line
+            return f"{root}: {prefix}{self.message}"
         shown = self.path
         if root is not None:
             with contextlib.suppress(ValueError):
                 shown = self.path.relative_to(root.parent)
-        prefix = "" if self.severity == "error" else "warning: "
         return f"{shown}:{self.line}: {prefix}{self.message}"
 
 
@@ -615,6 +617,17 @@ def check_knowledge(
     `today` dates the staleness check of `as_of` (the UTC date when not given).
     """
     problems: list[Problem] = []
+    if not root.is_dir():
+        wrong = "does not exist" if not root.exists() else "is not a folder"
+        problems.append(
+            Problem(
+                root,
+                0,
+                f"{wrong}. Set GUIDENEST_KNOWLEDGE_DIR to the knowledge folder (the one holding entries/, "
+                f"{PORTS_FILE} and {PROVIDERS_FILE}), or leave it unset for the knowledge shipped with Guide Nest.",
+            )
+        )
+        return None, problems
     if not (root / ENTRY_DIR).is_dir():
         problems.append(Problem(root / ENTRY_DIR, 1, "the entries folder is missing"))
         return None, problems
