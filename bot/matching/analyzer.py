@@ -17,7 +17,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.matching.normalize import Normalized, normalize
-from bot.matching.tuning import MAX_TERMS, MAX_TYPO_LOOKUPS, NAMING_DOMAINS, TYPO_MIN_LENGTH
+from bot.matching.tuning import MAX_TERMS, MAX_TYPO_LOOKUPS, NAMING_DOMAINS, TWO_SLIPS_LENGTH, TYPO_MIN_LENGTH
 from bot.matching.vocabulary import (
     COMMON_WORDS,
     MAIL_PORTS,
@@ -99,7 +99,7 @@ _MAIL_HOST_LABELS = frozenset({"imap", "imap4", "smtp", "pop", "pop3", "mail", "
 
 def _slips(length: int) -> int:
     """How many typing slips a word of this length may carry and still be recognised."""
-    return 2 if length >= 9 else 1
+    return 2 if length >= TWO_SLIPS_LENGTH else 1
 
 
 _SECURITY_WORDS: Mapping[str, str] = {

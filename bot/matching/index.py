@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.matching.analyzer import Analyzer, ProviderNames, apply_synonyms, stem
 from bot.matching.normalize import normalize
-from bot.matching.tuning import BM25_B, BM25_K1, COMMON_WEIGHT
+from bot.matching.tuning import BM25_B, BM25_K1, COMMON_WEIGHT, PASTE_MIN_TERMS, SCRAP_LENGTH, UNKNOWN_AS_IN_ENTRIES
 from bot.matching.vocabulary import COMMON_WORDS, MAIL_TERMS
 
 if TYPE_CHECKING:
@@ -79,7 +79,6 @@ class Index:
     def __init__(self, knowledge: KnowledgeBase) -> None:
         self.entries: tuple[Entry, ...] = tuple(knowledge.entries[k] for k in sorted(knowledge.entries))
         position = {entry.id: i for i, entry in enumerate(self.entries)}
-        self.position: Mapping[str, int] = position
         port_security: dict[int, set[str]] = defaultdict(set)
         table_ports: dict[int, set[int]] = defaultdict(set)
         for row in knowledge.ports:
@@ -92,7 +91,6 @@ class Index:
         provider_entry = {p.id: position[p.entry] for p in knowledge.providers if p.entry in position}
 
         # Every phrasing as terms, without typo correction: the knowledge base is the reference spelling.
-        sources: list[str] = []
         surfaces: list[str] = []
         phrase_terms: list[tuple[str, ...]] = []
         phrase_entry: list[int] = []
@@ -117,11 +115,10 @@ class Index:
                 if terms.surface in seen:  # the same phrasing twice in one entry counts once
                     continue
                 seen.add(terms.surface)
-                sources.append(text)
                 surfaces.append(terms.surface)
                 phrase_terms.append(terms.terms)
                 phrase_entry.append(index)
-                is_error.append(error and len(terms.terms) >= 3)
+                is_error.append(error and len(terms.terms) >= PASTE_MIN_TERMS)
             # Tags name topics: they tell what an entry covers (its vocabulary), not how people ask.
             for tag in entry.tags:
                 norm = normalize(tag.replace("-", " "))
@@ -148,11 +145,10 @@ class Index:
             for t, f in frequency.items()
         }
         # A word the knowledge base never uses weighs like a fairly rare one: content no entry explains.
-        self.unknown_weight = math.log(1 + count / 3)
+        self.unknown_weight = math.log(1 + count / UNKNOWN_AS_IN_ENTRIES)
 
         # Per phrasing: its entry, the inverse of its weight, whether it is an error text, its surface.
         weights = [sum(self.weight[t] for t in own) for own in phrase_terms]
-        self.sources: tuple[str, ...] = tuple(sources)
         self.surfaces: tuple[str, ...] = tuple(surfaces)
         self.surface_length: IntArray = _int_array([len(s) for s in surfaces])
         self.phrase_entry: IntArray = _int_array(phrase_entry)
@@ -236,7 +232,7 @@ class Index:
             return weight
         # Unknown to the knowledge base: an everyday word, a mail word ("nodemailer") or a short scrap
         # (often a misspelt filler: "wich", "tak") is context; anything else is content no entry explains.
-        if term in self.common or term in MAIL_TERMS or len(term) <= 4:
+        if term in self.common or term in MAIL_TERMS or len(term) <= SCRAP_LENGTH:
             return COMMON_WEIGHT
         return self.unknown_weight
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -34,6 +34,7 @@ from bot.matching.analyzer import Terms, stem
 from bot.matching.index import Index
 from bot.matching.normalize import normalize
 from bot.matching.tuning import (
+    BARE_CODE_DISCOUNT,
     BODY_CAP,
     BODY_SHARE,
     CODE_SCORE,
@@ -46,6 +47,7 @@ from bot.matching.tuning import (
     MIN_RECALL,
     MISMATCH_BONUS,
     NEAR_FLOOR,
+    NEAR_SUGGESTIONS,
     ORDER_SHARE,
     OTHER_CODE_PENALTY,
     PASTE_BAG,
@@ -105,6 +107,11 @@ class MatchResult:
         if self.ranked:
             return self.ranked[1 : 1 + MAX_SUGGESTIONS]
         return self.near[:MAX_SUGGESTIONS]
+
+
+class Explanation(TypedDict):
+    top: list[tuple[str, float]]  # the leading entries' ids and scores, best first
+    features: dict[str, float]  # what the answer model reads for the best one, by name (`tuning.FEATURES`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +379,7 @@ class Matcher:
                 if len(listing) == 1:
                     lifted = CODE_SCORE
                 else:
-                    shared = SHARED_CODE_SCORE if full else SHARED_CODE_SCORE - 10
+                    shared = SHARED_CODE_SCORE if full else SHARED_CODE_SCORE - BARE_CODE_DISCOUNT
                     words = 0.0 if np.isnan(base[entry]) else float(base[entry])
                     lifted = min(shared + CODE_WORDS_SHARE * words, 100.0)
                 scores[entry] = lifted if np.isnan(scores[entry]) else max(float(scores[entry]), lifted)
@@ -455,9 +462,9 @@ class Matcher:
 
     def match(self, text: str, *, level: Confidence = Confidence.NORMAL, limit: int = 5) -> MatchResult:
         """Rank the entries for `text` and decide whether the bot may answer it unasked at `level`."""
-        scored, evidence = self._ranked(text, keep=max(limit, 3))
+        scored, evidence = self._ranked(text, keep=max(limit, NEAR_SUGGESTIONS))
         ranked = tuple(s for s in scored if s.score >= FLOOR)[: max(limit, 1)]
-        near = () if ranked else tuple(s for s in scored if s.score >= NEAR_FLOOR)[:3]
+        near = () if ranked else tuple(s for s in scored if s.score >= NEAR_FLOOR)[:NEAR_SUGGESTIONS]
         confident = bool(scored) and self._confident(evidence, LEVELS[Confidence(level)])
         return MatchResult(query=text, ranked=ranked, confident=confident, near=near)
 
@@ -470,29 +477,14 @@ class Matcher:
             return False  # one everyday word ("test")
         return answer_probability(evidence.features()) >= level.probability
 
-    def explain(self, text: str) -> dict[str, object]:
-        """What the matcher made of `text`: terms, signals and each leading entry's best phrasing."""
-        index = self._index
+    def explain(self, text: str) -> Explanation:
+        """The leading entries for `text` and the features the answer model reads for the best one: what
+        benchmarks/matcher_calibrate.py fits that model on."""
         scored, evidence = self._ranked(text, keep=5)
-        terms = evidence.terms
-        bag = self._bag(terms) if terms.terms else None
-        best_phrase: dict[int, tuple[float, str]] = {}
-        if bag is not None:
-            ends = np.append(bag.first[1:], len(bag.phrases))
-            for entry, start, stop in zip(bag.entries, bag.first, ends, strict=True):
-                top = min(range(start, stop), key=lambda i: (-bag.scores[i], bag.phrases[i]))
-                best_phrase[int(entry)] = (round(float(bag.scores[top]), 1), index.sources[bag.phrases[top]])
         return {
-            "terms": list(terms.terms),
-            "codes": sorted(terms.codes),
-            "ports": sorted(terms.ports),
-            "mismatch": terms.mismatch,
-            "mail_signals": terms.mail_signals,
-            "off_signals": terms.off_signals,
-            "top": [(s.entry.id, s.score, best_phrase.get(index.position[s.entry.id], (0.0, ""))) for s in scored[:5]],
+            "top": [(s.entry.id, s.score) for s in scored],
             "features": dict(zip(FEATURES, evidence.features(), strict=True)),
-            "probability": round(answer_probability(evidence.features()), 3),
         }
 
 
-__all__ = ["FLOOR", "MatchResult", "Matcher", "Scored", "stem"]
+__all__ = ["FLOOR", "Explanation", "MatchResult", "Matcher", "Scored", "stem"]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # --- What is listed -------------------------------------------------------------------------------------------
 FLOOR = 50.0  # an explicit question lists entries at or above this
 NEAR_FLOOR = 30.0  # when none reaches the floor, entries this close may still be offered as "did you mean"
+NEAR_SUGGESTIONS = 3  # … and at most this many of them
 MAX_SUGGESTIONS = 4
 
 
@@ -82,6 +83,7 @@ BODY_CAP = 8.0  # … at most: a long paste sums many terms
 # --- Error codes and ports ----------------------------------------------------------------------------------------
 CODE_SCORE = 95.0  # the message has an error code that only this entry lists
 SHARED_CODE_SCORE = 80.0  # … that several entries list: the words decide between them
+BARE_CODE_DISCOUNT = 10.0  # … less when it is a bare status code ("5.7.0"), not a full reply or an Outlook code
 CODE_WORDS_SHARE = 0.2  # how much the words add to a shared code's lift
 OTHER_CODE_PENALTY = 15.0  # the message has a code; this entry lists only other codes
 PORT_BONUS = 6.0  # the message names a mail port this entry is about
@@ -91,6 +93,8 @@ MISMATCH_BONUS = 18.0  # the message pairs a port with the wrong security; this 
 MIN_RECALL = 0.15  # a phrasing holding less of its weight than this is not scored at all
 STANDALONE_WEIGHT = 9.0  # a phrasing this heavy (about three rare terms) is specific enough to stand alone
 COMMON_WEIGHT = 0.6  # the most an everyday word can weigh
+UNKNOWN_AS_IN_ENTRIES = 3  # a word the knowledge base never uses weighs like one found in this many entries
+SCRAP_LENGTH = 4  # … unless it is this short or shorter (often a misspelt filler: "wich"): then it is context
 
 # --- Word order and near-verbatim text (rapidfuzz) --------------------------------------------------------------
 ORDER_SHARE = 0.1  # how much word order (rapidfuzz on the surface text) counts in a phrasing's score
@@ -102,7 +106,8 @@ VERBATIM_LENGTH = VERBATIM / (200 - VERBATIM)  # the shortest/longest length rat
 VERBATIM_RECALL = 0.5  # … tried only on phrasings whose terms the message mostly holds
 VERBATIM_WORDS = 95.0  # a phrasing scoring this is in the message nearly word for word
 SHORT_MESSAGE = 160  # characters of surface text up to which whole-message similarity is meaningful
-PASTE_BAG = 20.0  # an error text is looked for inside a long paste once its words alone score this much
+PASTE_MIN_TERMS = 3  # an error text of at least this many terms is looked for inside a long paste…
+PASTE_BAG = 20.0  # … once its words alone score this much
 PASTE_CANDIDATES = 40  # … and only the best this many of them (partial_ratio over a long paste is costly)
 PASTE_SIMILARITY = 90.0  # how closely the error text must appear inside the paste
 
@@ -111,7 +116,8 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 # --- Bounds on work per message --------------------------------------------------------------------------------
-TYPO_MIN_LENGTH = 4
+TYPO_MIN_LENGTH = 4  # shorter words are never corrected
+TWO_SLIPS_LENGTH = 9  # a word this long may carry two typing slips and still be recognised; a shorter one, one
 NAMING_DOMAINS = 6  # the first few domains of a provider row, whose first labels name it in free text
 MAX_TERMS = 400  # distinct terms read from one message: bounds the cost of huge pastes
 MAX_TYPO_LOOKUPS = 60

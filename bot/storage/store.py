@@ -457,15 +457,6 @@ class Storage:
             (message_id, user_id, guild_id, entry_id, int(helpful), self._now()),
         )
 
-    async def vote_counts(self, message_id: int) -> tuple[int, int]:
-        """(helpful, not helpful) for one answer message."""
-        rows = await self._rows(
-            "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) FROM vote WHERE message_id = ?",
-            (message_id,),
-        )
-        helpful, not_helpful = rows[0]
-        return int(helpful), int(not_helpful)
-
     async def worst_entries(self, guild_id: int | None, limit: int = 5) -> list[EntryFeedback]:
         """Entries with at least one 👎, most 👎 relative to 👍 first; `guild_id=None` counts every guild.
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Confidence
 
 if TYPE_CHECKING:
+    from bot.storage import Storage
     from tests.e2e.emulator import Channel, RestCall, StoredMessage
 
 _VOTE = re.compile(r"gn:vote:(up|down)(?::([a-z0-9-]+))?")
@@ -53,6 +56,16 @@ def message_call(e2e: Any, message: StoredMessage) -> RestCall:
         and isinstance(call.response, dict)
         and call.response.get("id") == str(message.id)
     )
+
+
+def votes_on(storage: Storage, message_id: int) -> tuple[int, int]:
+    """(👍, 👎) stored for one answer message, read from the bot's database file as committed."""
+    with closing(sqlite3.connect(storage.path)) as db:
+        helpful, not_helpful = db.execute(
+            "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) FROM vote WHERE message_id = ?",
+            (message_id,),
+        ).fetchone()
+    return int(helpful), int(not_helpful)
 
 
 def embed(message: StoredMessage) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.cogs_helpers import embed, enable_channel, shown_entry, switcher, vote_ids
+from tests.e2e.cogs_helpers import embed, enable_channel, shown_entry, switcher, vote_ids, votes_on
 
 
 async def _passive_answer(e2e, text: str):
@@ -18,12 +18,12 @@ async def test_a_vote_is_stored_and_a_second_vote_replaces_it(e2e):
     thanks = await (await e2e.click(answer, up, user=world.member)).reply()
     assert thanks.ephemeral
     assert embed(thanks)["title"] == "Thanks!"
-    assert await e2e.bot.storage.vote_counts(answer.id) == (1, 0)
+    assert votes_on(e2e.bot.storage, answer.id) == (1, 0)
 
     await (await e2e.click(answer, up, user=world.helper)).reply()
     await (await e2e.click(answer, down, user=world.member)).reply()  # changes their mind
     await e2e.settle()
-    assert await e2e.bot.storage.vote_counts(answer.id) == (1, 1)
+    assert votes_on(e2e.bot.storage, answer.id) == (1, 1)
     assert e2e.bot.metrics.votes.value(vote="helpful") == 2
     assert e2e.bot.metrics.votes.value(vote="not_helpful") == 1
 
@@ -74,7 +74,7 @@ async def test_buttons_and_switcher_work_after_a_restart(e2e):
     thanks = await (await e2e.click(answer, up, user=world.helper)).reply()
     assert embed(thanks)["title"] == "Thanks!"
     await e2e.settle()
-    assert await e2e.bot.storage.vote_counts(answer.id) == (1, 0)
+    assert votes_on(e2e.bot.storage, answer.id) == (1, 0)
 
     # The 👎 still finds the suggestions stored with the answer.
     offer = await (await e2e.click(answer, down, user=world.member)).reply()

@@ -21,7 +21,7 @@ import bot.exts.feedback
 import bot.exts.probe
 from bot.probe import ProbeRefused
 from bot.settings import DEFAULT_PROBE_PORTS
-from tests.e2e.cogs_helpers import embed, switcher, vote_ids
+from tests.e2e.cogs_helpers import embed, switcher, vote_ids, votes_on
 from tests.e2e.emulator.server import APPLICATION_COMMAND, AUTOCOMPLETE, MESSAGE_COMPONENT
 from tests.e2e.emulator.state import MESSAGE_FLAG_LOADING
 from tests.e2e.harness import Interaction
@@ -182,7 +182,7 @@ async def test_votes_are_acknowledged_before_the_database_is_touched(e2e, monkey
     await e2e.settle()
     assert len(seen) == 5  # 👍: the answer's record and the vote; 👎: the miss as well
     assert "nothing" not in seen
-    assert await storage.vote_counts(answer.id) == (1, 1)
+    assert votes_on(storage, answer.id) == (1, 1)
 
 
 async def test_a_vote_that_cannot_be_stored_is_explained(e2e, monkeypatch, log_guard):
@@ -279,13 +279,13 @@ async def test_votes_for_entries_that_do_not_exist_are_refused(e2e, caplog):
         assert embed(reply)["title"] == "Not accepted", custom_id
         assert "never gave" in embed(reply)["description"]
     await e2e.settle()
-    assert await storage.vote_counts(answer.id) == (0, 0)
+    assert votes_on(storage, answer.id) == (0, 0)
     assert await storage.top_misses(e2e.world.general.guild_id, limit=50) == misses_before  # no 👎 miss either
     assert len(refusals(caplog)) == len(FORGED_VOTES)
     # The real buttons still count.
     thanks = await (await e2e.click(answer, vote_ids(answer)[0], user=e2e.world.member)).reply()
     assert embed(thanks)["title"] == "Thanks!"
-    assert await storage.vote_counts(answer.id) == (1, 0)
+    assert votes_on(storage, answer.id) == (1, 0)
 
 
 async def test_a_forged_suggestions_pick_is_refused(e2e, caplog):

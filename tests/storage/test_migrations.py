@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.storage import Storage, StorageError
+from bot.storage import EntryFeedback, Storage, StorageError
 from bot.storage.migrations import MIGRATIONS, statements
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ async def test_database_from_migration_1_is_upgraded_and_keeps_its_data(db_path:
         assert config.enabled_channels == frozenset({70})
         assert config.confidence == "strict"
         assert config.moderator_role_id == 99
-        assert await upgraded.vote_counts(1000) == (0, 1)
+        assert await upgraded.worst_entries(7) == [EntryFeedback("smtp-535", helpful=0, not_helpful=1)]
         record = await upgraded.answer(1000)
         assert record is not None
         assert record.entry_id == "smtp-535"

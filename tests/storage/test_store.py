@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.settings import Confidence
-from bot.storage import GuildConfig, Storage, StorageError
+from bot.storage import EntryFeedback, GuildConfig, Storage, StorageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,21 +134,28 @@ async def test_answer_record_round_trips_and_is_replaced_when_switched(
     assert dm_answer.guild_id is None
 
 
-async def test_voting_again_replaces_the_earlier_vote(storage: Storage) -> None:
-    assert await storage.vote_counts(50) == (0, 0)
+def _stored_votes(db_path: Path, message_id: int) -> dict[int, bool]:
+    """Each user's stored vote on one answer message (helpful or not), read from the file itself."""
+    with closing(sqlite3.connect(db_path)) as connection:
+        rows = connection.execute("SELECT user_id, helpful FROM vote WHERE message_id = ?", (message_id,))
+        return {user: bool(helpful) for user, helpful in rows}
+
+
+async def test_voting_again_replaces_the_earlier_vote(storage: Storage, db_path: Path) -> None:
+    assert _stored_votes(db_path, 50) == {}
     await storage.record_vote(message_id=50, user_id=1, entry_id="e", helpful=True, guild_id=1)
     await storage.record_vote(message_id=50, user_id=2, entry_id="e", helpful=True, guild_id=1)
-    assert await storage.vote_counts(50) == (2, 0)
+    assert _stored_votes(db_path, 50) == {1: True, 2: True}
 
     await storage.record_vote(message_id=50, user_id=1, entry_id="e", helpful=False, guild_id=1)
-    assert await storage.vote_counts(50) == (1, 1)
+    assert _stored_votes(db_path, 50) == {1: False, 2: True}
     await storage.record_vote(message_id=50, user_id=1, entry_id="e", helpful=False, guild_id=1)
-    assert await storage.vote_counts(50) == (1, 1)
+    assert _stored_votes(db_path, 50) == {1: False, 2: True}
 
     # The same user on another answer is another vote.
     await storage.record_vote(message_id=51, user_id=1, entry_id="e", helpful=False, guild_id=1)
-    assert await storage.vote_counts(51) == (0, 1)
-    assert await storage.vote_counts(50) == (1, 1)
+    assert _stored_votes(db_path, 51) == {1: False}
+    assert _stored_votes(db_path, 50) == {1: False, 2: True}
 
     # A changed vote moves between entries too (the answer was switched before the user re-voted).
     await storage.record_vote(message_id=51, user_id=1, entry_id="f", helpful=False, guild_id=1)
@@ -277,7 +284,8 @@ async def test_retention_purge_deletes_only_expired_misses(storage: Storage, clo
     assert await storage.purge_expired(30) == 0  # idempotent
     assert await storage.purge_expired(5, now=clock.now) == 2
     assert [row.text for row in await storage.top_misses(None)] == ["today"]
-    assert await storage.vote_counts(1) == (0, 1)  # votes are not misses
+    # Votes are not misses: the vote stays.
+    assert await storage.worst_entries(1) == [EntryFeedback("e", helpful=0, not_helpful=1)]
 
     with pytest.raises(ValueError, match="timezone"):
         await storage.purge_expired(5, now=datetime(2030, 1, 1))  # noqa: DTZ001 - the point of the test
@@ -371,7 +379,7 @@ async def test_two_writers_on_one_file_lose_nothing(db_path: Path) -> None:
             )
 
         await asyncio.gather(write(first, 0), write(second, 10_000))
-        assert await first.vote_counts(1) == (150, 150)
+        assert await first.worst_entries(1) == [EntryFeedback("e", helpful=150, not_helpful=150)]
         assert len(await second.top_misses(None, limit=1000)) == 300
         assert len((await first.guild_config(1)).enabled_channels) == 100
     finally:
@@ -382,10 +390,10 @@ async def test_two_writers_on_one_file_lose_nothing(db_path: Path) -> None:
 async def test_a_writer_waits_for_another_and_readers_are_not_blocked(
     storage: Storage, db_path: Path
 ) -> None:
-    await storage.record_vote(message_id=1, user_id=1, entry_id="e", helpful=True, guild_id=1)
+    await storage.record_vote(message_id=1, user_id=1, entry_id="e", helpful=False, guild_id=1)
     with closing(sqlite3.connect(db_path, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-        other.execute("INSERT INTO vote VALUES (1, 2, 1, 'e', 0, '2024-01-01T00:00:00.000000+00:00')")
+        other.execute("INSERT INTO vote VALUES (1, 2, 1, 'e', 1, '2024-01-01T00:00:00.000000+00:00')")
 
         waiting = asyncio.create_task(
             storage.record_vote(message_id=1, user_id=3, entry_id="e", helpful=True, guild_id=1)
@@ -397,13 +405,15 @@ async def test_a_writer_waits_for_another_and_readers_are_not_blocked(
         # Storage's own connection is busy waiting: one connection runs one statement at a time.)
         reader = await Storage.open(db_path)
         try:
-            assert await asyncio.wait_for(reader.vote_counts(1), 2) == (1, 0)
+            # The committed 👎 without the uncommitted 👍.
+            committed = [EntryFeedback("e", helpful=0, not_helpful=1)]
+            assert await asyncio.wait_for(reader.worst_entries(1), 2) == committed
         finally:
             await reader.close()
 
         other.execute("COMMIT")
     await asyncio.wait_for(waiting, 5)
-    assert await storage.vote_counts(1) == (2, 1)
+    assert await storage.worst_entries(1) == [EntryFeedback("e", helpful=2, not_helpful=1)]
 
 
 async def test_closed_storage_refuses_work_clearly(db_path: Path) -> None:
