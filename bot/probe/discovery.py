@@ -11,6 +11,9 @@ one (and each of its addresses) takes a unit of the per-target hourly cap before
 target at its cap is skipped and reported, never probed. A published server the probe refuses (a local name, a
 private or metadata address) is never recommended: the next one its source lists is tried instead, and the
 result says which were refused and why.
+
+With a `progress` hook, each step is reported as it runs (bot.probe.progress): every autoconfig URL, the SRV
+and MX lookups, and every server probed, with the state its row in the result ends with.
 """
 
 from __future__ import annotations
@@ -18,25 +21,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dns.exception
 import dns.name
 
 from bot.probe.addresses import DnsLookupError, IPAddress, make_resolver, resolve_checked
-from bot.probe.autoconfig import AutoconfigResult, DeclaredServer, fetch_autoconfig
+from bot.probe.autoconfig import AutoconfigResult, DeclaredServer, autoconfig_urls, fetch_autoconfig
 from bot.probe.diagnosis import diagnose
 from bot.probe.errors import ProbeRefused
 from bot.probe.guard import RequestTargets
 from bot.probe.model import PROTOCOL_LABELS, SECURITY_LABELS, MailProtocol, ProbeResult, ProbeTarget, Security
 from bot.probe.probe import probe_with_addresses
+from bot.probe.progress import Progress, server_step
 from bot.probe.target import normalize_domain, normalize_host, parse_target
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from bot.probe.guard import ProbeGuard
+    from bot.probe.progress import ProgressHook, ProgressState
     from bot.settings import Settings
+
+_T = TypeVar("_T")
 
 STAGGER_SECONDS = 0.1
 INCOMING = "incoming"
@@ -268,6 +275,40 @@ async def lookup_mx(domain: str, settings: Settings, lifetime: float) -> list[tu
     return sorted((rdata.preference, rdata.exchange.to_text().rstrip(".")) for rdata in answer)
 
 
+_SOURCE_WORDS = {"guess": "guessed", "srv": "from a DNS SRV record", "autoconfig": "from the autoconfig file"}
+
+
+def _outcome_progress(outcome: _Outcome) -> tuple[ProgressState, str]:
+    """How a probed server's outcome ends its progress row: the same verdict its row in the result gives."""
+    if outcome.skipped is not None:
+        return ("refused" if outcome.refused or outcome.capped else "failed"), outcome.skipped
+    assert outcome.result is not None
+    result = outcome.result
+    if result.ok:
+        version = f" over {result.tls.version}" if result.tls and result.tls.version else ""
+        return "done", f"{result.address} answered{version} in {result.elapsed_ms:.0f} ms"
+    return "failed", result.error.message if result.error else result.outcome
+
+
+def _autoconfig_progress(outcome: str) -> ProgressState:
+    if outcome == "ok":
+        return "done"
+    # "refused: ..." (a private address) and "not fetched: ..." (a host at its hourly cap) are the guard's.
+    return "refused" if outcome.startswith(("refused:", "not fetched:")) else "failed"
+
+
+def _srv_summary(records: list[SrvRecord]) -> str:
+    found = [
+        f"{record.service} not offered" if record.target == "." else f"{record.service} {record.target}:{record.port}"
+        for record in records
+    ]
+    return ", ".join(found) or "none published"
+
+
+def _mx_summary(records: list[tuple[int, str]]) -> str:
+    return ", ".join(f"{host} ({preference})" for preference, host in records) or "none published"
+
+
 def _declared_from_srv(records: list[SrvRecord], domain: str) -> list[DeclaredServer]:
     declared = []
     for service, direction, protocol, security in SRV_SERVICES:
@@ -279,10 +320,13 @@ def _declared_from_srv(records: list[SrvRecord], domain: str) -> list[DeclaredSe
 
 
 class _Discovery:
-    def __init__(self, domain: str, settings: Settings, targets: RequestTargets | None) -> None:
+    def __init__(self, domain: str, settings: Settings, targets: RequestTargets | None, progress: Progress) -> None:
         self.domain = domain
         self.settings = settings
         self.targets = targets
+        self.progress = progress
+        # Why the steps still running at the end were cancelled, for their progress rows.
+        self.stop_reason = "stopped"
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
         timeout = settings.probe_timeout_seconds
@@ -316,7 +360,45 @@ class _Discovery:
             self.hosts[host] = self._spawn(resolve_checked(host, self.settings, lifetime=self._remaining()))
         return self.hosts[host]
 
-    async def _probe(self, target: ProbeTarget, delay: float) -> _Outcome:
+    async def _step(self, what: str, work: Awaitable[_T], summary: Callable[[_T], str]) -> _T:
+        """A lookup, reported as a progress step."""
+        self.progress(what, "running")
+        try:
+            value = await work
+        except asyncio.CancelledError:
+            self.progress(what, "stopped", self.stop_reason)
+            raise
+        self.progress(what, "done", summary(value))
+        return value
+
+    async def _autoconfig(self) -> AutoconfigResult:
+        """The autoconfig fetch, one progress step per URL (they are fetched together)."""
+        urls = autoconfig_urls(self.domain)
+        for url in urls:
+            self.progress(url, "running")
+        try:
+            found = await fetch_autoconfig(self.domain, self.settings, deadline=self.end, targets=self.targets)
+        except asyncio.CancelledError:
+            for url in urls:
+                self.progress(url, "stopped", self.stop_reason)
+            raise
+        for url, outcome in found.attempts:
+            detail = f"lists {len(found.servers)} servers" if url == found.url else outcome
+            self.progress(url, _autoconfig_progress(outcome), detail)
+        return found
+
+    async def _probe(self, candidate: _Candidate, delay: float) -> _Outcome:
+        step = server_step(candidate.target)
+        self.progress(step, "running", f"{_SOURCE_WORDS[candidate.source]}; looking up {candidate.target.host}")
+        try:
+            outcome = await self._try(step, candidate.target, delay)
+        except asyncio.CancelledError:
+            self.progress(step, "stopped", self.stop_reason)
+            raise
+        self.progress(step, *_outcome_progress(outcome))
+        return outcome
+
+    async def _try(self, step: str, target: ProbeTarget, delay: float) -> _Outcome:
         # Names resolve at once (a missing name fails fast); only the connections are staggered.
         try:
             addresses = await self._addresses(target.host)
@@ -333,6 +415,7 @@ class _Discovery:
                 self.targets.take([target.host, *(str(address) for address in addresses)])
             except ProbeRefused as exc:
                 return _Outcome(skipped=exc.reason, capped=True)
+        self.progress(step, "running", f"probing {', '.join(str(address) for address in addresses)}")
         deadline = min(self.loop.time() + self.timeout, self.end)
         return _Outcome(result=await probe_with_addresses(target, addresses, self.settings, deadline=deadline))
 
@@ -349,7 +432,7 @@ class _Discovery:
             candidate.skipped = existing.skipped
         else:
             if not self.stopping:  # one declared as the time ran out is shown unprobed
-                candidate.task = self._spawn(self._probe(candidate.target, delay))
+                candidate.task = self._spawn(self._probe(candidate, delay))
             self.by_key[key] = candidate
         return candidate
 
@@ -389,6 +472,7 @@ class _Discovery:
             target = parse_target(server.host, server.port, server.protocol.value, server.security.value, self.settings)
         except ProbeRefused as exc:
             fallback = ProbeTarget(server.host, server.port, server.protocol, server.security)
+            self.progress(server_step(fallback), "refused", exc.reason)
             return _Candidate(server.direction, fallback, source, origin, skipped=exc.reason)
         return self._add(_Candidate(server.direction, target, source, origin), 0.0)
 
@@ -441,20 +525,24 @@ class _Discovery:
 
     async def run(self) -> None:
         lifetime = self._remaining()
-        self.srv_task = self._spawn(lookup_srv(self.domain, self.settings, lifetime))
-        self.mx_task = self._spawn(lookup_mx(self.domain, self.settings, lifetime))
-        self.autoconfig_task = self._spawn(
-            fetch_autoconfig(self.domain, self.settings, deadline=self.end, targets=self.targets)
+        self.srv_task = self._spawn(
+            self._step("DNS SRV records", lookup_srv(self.domain, self.settings, lifetime), _srv_summary)
         )
+        self.mx_task = self._spawn(
+            self._step("DNS MX records", lookup_mx(self.domain, self.settings, lifetime), _mx_summary)
+        )
+        self.autoconfig_task = self._spawn(self._autoconfig())
         self._plan_guesses()
         while True:
             self._absorb_sources()
             decided = all(self._choose(direction, final=False)[0] for direction in DIRECTIONS)
             if decided and self.mx_task.done():
+                self.stop_reason = "not needed: a better server was chosen"
                 return
             pending = [task for task in self.tasks if not task.done()]
             remaining = self.end - self.loop.time()
             if not pending or remaining <= 0:
+                self.stop_reason = "out of time"
                 return
             await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
@@ -607,16 +695,19 @@ class _Discovery:
         return result
 
 
-async def discover(domain: str, settings: Settings, *, guard: ProbeGuard | None = None) -> DiscoveryResult:
+async def discover(
+    domain: str, settings: Settings, *, guard: ProbeGuard | None = None, progress: ProgressHook | None = None
+) -> DiscoveryResult:
     """Recommended incoming and outgoing settings for `domain` (ProbeRefused if it is not a usable domain).
 
     With `guard` (the one that admitted this discovery as `guard.admit(user, guild, domain)`, which counted
     the domain itself), each other host and every address the discovery connects to takes one unit of its
     per-target hourly cap, once per discovery; one at its cap is not contacted, and the result says so.
+    `progress` hears each step as it starts and ends (see the module docstring).
     """
     name = normalize_domain(domain)
     targets = RequestTargets(guard, counted=[name]) if guard is not None else None
-    discovery = _Discovery(name, settings, targets)
+    discovery = _Discovery(name, settings, targets, Progress(progress))
     try:
         await discovery.run()
     finally:

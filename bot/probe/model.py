@@ -50,6 +50,25 @@ class ErrorKind(StrEnum):
     STARTTLS_REFUSED = "starttls_refused"
 
 
+# The words accepted for each protocol and security mode, including the names mail apps and people use.
+PROTOCOL_WORDS = {
+    "imap": MailProtocol.IMAP,
+    "imap4": MailProtocol.IMAP,
+    "pop": MailProtocol.POP3,
+    "pop3": MailProtocol.POP3,
+    "smtp": MailProtocol.SMTP,
+    "submission": MailProtocol.SMTP,
+}
+SECURITY_WORDS = {
+    "ssl": Security.SSL,
+    "tls": Security.SSL,
+    "ssl/tls": Security.SSL,
+    "implicit": Security.SSL,
+    "starttls": Security.STARTTLS,
+    "stls": Security.STARTTLS,
+    "plain": Security.PLAIN,
+    "none": Security.PLAIN,
+}
 SECURITY_LABELS = {Security.SSL: "SSL/TLS", Security.STARTTLS: "STARTTLS", Security.PLAIN: "no encryption"}
 PROTOCOL_LABELS = {MailProtocol.IMAP: "IMAP", MailProtocol.POP3: "POP3", MailProtocol.SMTP: "SMTP"}
 

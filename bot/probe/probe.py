@@ -22,13 +22,16 @@ from bot.probe.dialogues import (
     identify,
     sanitize,
 )
+from bot.probe.errors import ProbeRefused
 from bot.probe.guard import RequestTargets
 from bot.probe.model import ErrorKind, ProbeError, ProbeResult, ProbeTarget, Security, Stage, TlsInfo
+from bot.probe.progress import STAGE_STEPS, Progress
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from bot.probe.guard import ProbeGuard
+    from bot.probe.progress import ProgressHook
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,20 +48,31 @@ class _ProbeFailureError(Exception):
 
 
 class _Clock:
-    """Times each stage into `result.stages` and remembers which one is running."""
+    """Times each stage into `result.stages`, remembers which one is running, and reports both as progress."""
 
-    def __init__(self, result: ProbeResult) -> None:
+    def __init__(self, result: ProbeResult, progress: Progress) -> None:
         self._result = result
         self._loop = asyncio.get_running_loop()
         self.current = Stage.DNS
         self._started = self._loop.time()
+        self.progress = progress
 
     def begin(self, stage: Stage) -> None:
         self.current = stage
         self._started = self._loop.time()
+        self.progress(STAGE_STEPS[stage], "running")
 
-    def end(self) -> None:
-        self._result.stages[self.current.value] = (self._loop.time() - self._started) * 1000
+    def end(self, detail: str | None = None) -> None:
+        elapsed_ms = (self._loop.time() - self._started) * 1000
+        self._result.stages[self.current.value] = elapsed_ms
+        # A stage that ends with its error already noted (a failed DNS lookup) is reported failed, not done.
+        if self._result.error is None:
+            shown = f"{elapsed_ms:.0f} ms" + (f", {detail}" if detail else "")
+            self.progress(STAGE_STEPS[self.current], "done", shown)
+
+    def note(self, detail: str) -> None:
+        """Progress news about the stage that is running."""
+        self.progress(STAGE_STEPS[self.current], "running", detail)
 
 
 def _timeout_message(stage: Stage, seconds: float) -> str:
@@ -110,7 +124,7 @@ class _Attempt:
             except OSError as exc:  # try the next checked address, if any
                 last_error = exc
                 continue
-            self.clock.end()
+            self.clock.end(str(address))
             self.channel = channel
             return channel
         assert last_error is not None
@@ -158,9 +172,9 @@ class _Attempt:
             raise _ProbeFailureError(
                 ErrorKind.TLS_HANDSHAKE_FAILED, f"the TLS handshake failed: {exc.reason or exc}"
             ) from None
-        self.clock.end()
         tls = channel.tls_object
         assert tls is not None
+        self.clock.end(tls.version())
         cipher = tls.cipher()
         der = tls.getpeercert(binary_form=True)
         certificate = None
@@ -188,11 +202,11 @@ class _Attempt:
         finally:
             if dialogue.banner_lines:
                 self.result.banner = dialogue.banner
-        self.clock.end()
+        self.clock.end(self.result.banner)
 
         self.clock.begin(Stage.CAPABILITIES)
         capabilities = await dialogue.capabilities()
-        self.clock.end()
+        self.clock.end(" ".join(capabilities))
         self.result.capabilities = capabilities
         if security is not Security.SSL:
             self.result.starttls_offered = dialogue.starttls_offered(capabilities)
@@ -207,12 +221,12 @@ class _Attempt:
                     f"the server does not offer {word} on port {self.target.port}",
                 )
             await dialogue.starttls()
-            self.clock.end()
+            self.clock.end("accepted")
             await self.handshake(channel, verify)
             self.result.capabilities_before_tls = capabilities
             self.clock.begin(Stage.CAPABILITIES_AFTER_TLS)
             self.result.capabilities = await dialogue.capabilities()
-            self.clock.end()
+            self.clock.end(" ".join(self.result.capabilities))
 
         await self._goodbye(dialogue)
 
@@ -307,6 +321,7 @@ async def _probe_addresses(
         except ssl.SSLCertVerificationError as exc:
             # Ask again without verification, to report who the certificate names and why it failed.
             verify_error = exc.verify_message or str(exc)
+            clock.note(f"the certificate did not verify ({verify_error}); connecting again to read it")
             result.banner = None
             result.capabilities = []
             result.capabilities_before_tls = None
@@ -328,13 +343,19 @@ async def _probe_addresses(
 
 
 async def run_probe(
-    target: ProbeTarget, settings: Settings, *, deadline: float | None = None, guard: ProbeGuard | None = None
+    target: ProbeTarget,
+    settings: Settings,
+    *,
+    deadline: float | None = None,
+    guard: ProbeGuard | None = None,
+    progress: ProgressHook | None = None,
 ) -> ProbeResult:
     """Probe `target` within GUIDENEST_PROBE_TIMEOUT_SECONDS (or the earlier loop-time `deadline`).
 
     Raises ProbeRefused when the name resolves to any address the probe may not use, or, with `guard` (the one
     that admitted the probe with `target.key`), to an address that has had its probes for the hour: many names
     can lead to one server. Every other outcome, however the server behaves, comes back as a ProbeResult.
+    `progress` hears each stage start and end (bot.probe.progress), and the refusal or the failure that ends it.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -350,12 +371,14 @@ async def run_probe(
         except DnsLookupError as exc:
             result.error = ProbeError(Stage.DNS, ErrorKind.DNS_FAILED, str(exc))
             addresses = []
-        clock.end()
+        clock.end(", ".join(str(address) for address in addresses))
         if guard is not None and addresses:
             RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
         return addresses
 
-    return await _probe_within(target, settings, addresses_of, started=started, deadline=end, budget=timeout)
+    return await _probe_within(
+        target, settings, addresses_of, started=started, deadline=end, budget=timeout, progress=Progress(progress)
+    )
 
 
 async def probe_with_addresses(
@@ -370,7 +393,9 @@ async def probe_with_addresses(
         return addresses
 
     timeout = max(0.0, deadline - started)
-    return await _probe_within(target, settings, given, started=started, deadline=deadline, budget=timeout)
+    return await _probe_within(
+        target, settings, given, started=started, deadline=deadline, budget=timeout, progress=Progress(None)
+    )
 
 
 async def _probe_within(
@@ -381,6 +406,7 @@ async def _probe_within(
     started: float,
     deadline: float,
     budget: float,
+    progress: Progress,
 ) -> ProbeResult:
     """The one frame of every probe: find the addresses, try them before `deadline`, time it all.
 
@@ -388,10 +414,14 @@ async def _probe_within(
     """
     loop = asyncio.get_running_loop()
     result = ProbeResult(target=target)
-    clock = _Clock(result)
+    clock = _Clock(result, progress)
     try:
         async with asyncio.timeout_at(deadline):
-            addresses = await addresses_of(result, clock)
+            try:
+                addresses = await addresses_of(result, clock)
+            except ProbeRefused as exc:
+                progress(STAGE_STEPS[clock.current], "refused", exc.reason)
+                raise
             if addresses:
                 await _probe_addresses(
                     target,
@@ -406,4 +436,6 @@ async def _probe_within(
         result.error = _timeout_error(clock.current, budget)
     result.ok = result.error is None
     result.elapsed_ms = (loop.time() - started) * 1000
+    if result.error is not None:
+        progress(STAGE_STEPS[result.error.stage], "failed", result.error.message)
     return result

@@ -1,4 +1,9 @@
-"""Strict reading of what a member typed (host, port, protocol, security) before any network use."""
+"""Strict reading of what a member typed (host, port, protocol, security) before any network use.
+
+Two kinds of "no": ProbeRequestError when what was typed is not a usable request (not a host name, host:port,
+no port and no protocol, an unknown protocol), ProbeRefused when it is one the guard's rules forbid (this
+machine, a private address, an IP address in an unusual form, a port off the allowed list).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from bot.probe.addresses import check_address
-from bot.probe.errors import ProbeRefused
-from bot.probe.model import MailProtocol, ProbeTarget, Security
+from bot.probe.errors import ProbeRefused, ProbeRequestError
+from bot.probe.model import PROTOCOL_WORDS, SECURITY_WORDS, MailProtocol, ProbeTarget, Security
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -38,24 +43,6 @@ PORT_PROTOCOLS: dict[int, MailProtocol] = {
 }
 IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})
 
-_PROTOCOL_WORDS = {
-    "imap": MailProtocol.IMAP,
-    "imap4": MailProtocol.IMAP,
-    "pop": MailProtocol.POP3,
-    "pop3": MailProtocol.POP3,
-    "smtp": MailProtocol.SMTP,
-    "submission": MailProtocol.SMTP,
-}
-_SECURITY_WORDS = {
-    "ssl": Security.SSL,
-    "tls": Security.SSL,
-    "ssl/tls": Security.SSL,
-    "implicit": Security.SSL,
-    "starttls": Security.STARTTLS,
-    "stls": Security.STARTTLS,
-    "plain": Security.PLAIN,
-    "none": Security.PLAIN,
-}
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # A last label like `1` or `0x7f` means an IP address in a form `inet_aton` accepts but `ipaddress` does not.
 _NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
@@ -65,7 +52,7 @@ _HOST_MAX = 253
 def _refuse_invisible(text: str) -> None:
     for char in text:
         if char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
-            raise ProbeRefused("The host name contains spaces or invisible characters; type just the server name.")
+            raise ProbeRequestError("The host name contains spaces or invisible characters; type just the server name.")
 
 
 def normalize_host(raw: str) -> tuple[str, bool]:
@@ -73,12 +60,14 @@ def normalize_host(raw: str) -> tuple[str, bool]:
     other."""
     text = raw.strip()
     if not text:
-        raise ProbeRefused("Give a server name such as imap.example.com.")
+        raise ProbeRequestError("Give a server name such as imap.example.com.")
     if len(text) > _HOST_MAX + 2:
-        raise ProbeRefused("That host name is too long to be a server name.")
+        raise ProbeRequestError("That host name is too long to be a server name.")
     _refuse_invisible(text)
     if "://" in text or "/" in text or "@" in text or "?" in text or "#" in text:
-        raise ProbeRefused("Give only the server name (like imap.example.com), not a web address or an email address.")
+        raise ProbeRequestError(
+            "Give only the server name (like imap.example.com), not a web address or an email address."
+        )
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if "%" in text:
@@ -87,7 +76,7 @@ def normalize_host(raw: str) -> tuple[str, bool]:
         try:
             return str(ipaddress.IPv6Address(text)), True
         except ValueError:
-            raise ProbeRefused(
+            raise ProbeRequestError(
                 "That is neither a server name nor an IPv6 address. Give the port separately, not as host:port."
             ) from None
     try:
@@ -98,10 +87,10 @@ def normalize_host(raw: str) -> tuple[str, bool]:
     try:
         ascii_name = name.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise ProbeRefused(f"{name!r} is not a valid server name.") from None
+        raise ProbeRequestError(f"{name!r} is not a valid server name.") from None
     labels = ascii_name.split(".")
     if len(ascii_name) > _HOST_MAX or not all(_LABEL.match(label) for label in labels):
-        raise ProbeRefused(
+        raise ProbeRequestError(
             f"{name!r} is not a valid server name (letters, digits and hyphens between dots, like mail.example.com)."
         )
     if _NUMERIC_LABEL.match(labels[-1]):
@@ -113,7 +102,7 @@ def normalize_host(raw: str) -> tuple[str, bool]:
     if labels[-1] == "localhost":
         raise ProbeRefused(f"{ascii_name} means this machine; the probe only checks servers on the Internet.")
     if len(labels) < 2:
-        raise ProbeRefused(f"Give the full server name, such as imap.{ascii_name}.com, not just {ascii_name!r}.")
+        raise ProbeRequestError(f"Give the full server name, such as imap.{ascii_name}.com, not just {ascii_name!r}.")
     return ascii_name, False
 
 
@@ -124,7 +113,7 @@ def normalize_domain(raw: str) -> str:
         text = text.split("@", 1)[1]
     host, is_ip = normalize_host(text)
     if is_ip:
-        raise ProbeRefused("Discovery needs a mail domain (the part after @), not an IP address.")
+        raise ProbeRequestError("Discovery needs a mail domain (the part after @), not an IP address.")
     return host
 
 
@@ -132,18 +121,18 @@ def _read_protocol(value: str | None) -> MailProtocol | None:
     if value is None or not value.strip():
         return None
     word = value.strip().lower()
-    if word not in _PROTOCOL_WORDS:
-        raise ProbeRefused(f"Unknown protocol {value!r}: choose imap, pop3 or smtp.")
-    return _PROTOCOL_WORDS[word]
+    if word not in PROTOCOL_WORDS:
+        raise ProbeRequestError(f"Unknown protocol {value!r}: choose imap, pop3 or smtp.")
+    return PROTOCOL_WORDS[word]
 
 
 def _read_security(value: str | None) -> Security | None:
     if value is None or not value.strip():
         return None
     word = value.strip().lower()
-    if word not in _SECURITY_WORDS:
-        raise ProbeRefused(f"Unknown security {value!r}: choose ssl, starttls or plain.")
-    return _SECURITY_WORDS[word]
+    if word not in SECURITY_WORDS:
+        raise ProbeRequestError(f"Unknown security {value!r}: choose ssl, starttls or plain.")
+    return SECURITY_WORDS[word]
 
 
 def parse_target(
@@ -153,7 +142,8 @@ def parse_target(
     security: str | None,
     settings: Settings,
 ) -> ProbeTarget:
-    """Build a target from what was typed, or raise ProbeRefused with a reason a member can act on.
+    """Build a target from what was typed, or raise ProbeRequestError or ProbeRefused with a reason a member can
+    act on.
 
     A port alone names its protocol and the usual security for it (993 -> IMAP with SSL/TLS); a protocol alone
     takes its SSL/TLS port (RFC 8314); protocol and security give the standard port for that pair.
@@ -166,17 +156,17 @@ def parse_target(
 
     if port is not None:
         if isinstance(port, bool) or not 1 <= int(port) <= 65535:
-            raise ProbeRefused(f"{port} is not a TCP port number.")
+            raise ProbeRequestError(f"{port} is not a TCP port number.")
         if port not in allowed:
             raise ProbeRefused(f"Port {port} is not a mail port the probe may use (allowed: {allowed_text}).")
         chosen_protocol = wanted_protocol or PORT_PROTOCOLS.get(port)
         if chosen_protocol is None:
-            raise ProbeRefused(f"Port {port} has no usual mail protocol; say which one (imap, pop3 or smtp).")
+            raise ProbeRequestError(f"Port {port} has no usual mail protocol; say which one (imap, pop3 or smtp).")
         chosen_security = wanted_security or (Security.SSL if port in IMPLICIT_TLS_PORTS else Security.STARTTLS)
         chosen_port = port
     else:
         if wanted_protocol is None:
-            raise ProbeRefused("Give a port, or a protocol (imap, pop3, smtp) with a security mode.")
+            raise ProbeRequestError("Give a port, or a protocol (imap, pop3, smtp) with a security mode.")
         chosen_protocol = wanted_protocol
         chosen_security = wanted_security or Security.SSL
         chosen_port = STANDARD_PORTS[(chosen_protocol, chosen_security)]

@@ -8,23 +8,28 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import bot.probe.discovery as discovery_module
-from bot.exts.probe import discovery_card
+from bot.cards.card import escape_markdown
+from bot.cards.probe import discovery_card
+from bot.cards.text import render_text
 from bot.knowledge.service import KnowledgeService
 from bot.probe import MailProtocol, ProbeRefused, Security, discover
 from bot.probe.autoconfig import parse_autoconfig
 from bot.probe.discovery import STAGGER_SECONDS
-from bot.probe.report import format_discovery
-from bot.render import escape_markdown
 from bot.settings import DEFAULT_KNOWLEDGE_DIR
 from tests.probe.servers import AUTOCONFIG_XML, MAIL_HOST, MailLab
 
 if TYPE_CHECKING:
-    from bot.probe import ProbeResult, ProbeTarget
-    from bot.render import Card
+    from bot.cards.card import Card
+    from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget
     from bot.settings import Settings
     from tests.probe.conftest import SettingsFactory
 
 pytestmark = pytest.mark.usefixtures("dovecot")
+
+
+def command_line_text(result: DiscoveryResult) -> str:
+    """What `guidenest discover` prints into a pipe."""
+    return render_text(discovery_card(result, KnowledgeService(DEFAULT_KNOWLEDGE_DIR).current.knowledge, detail=True))
 
 
 async def test_the_providers_autoconfig_file_comes_first(make_settings: SettingsFactory, lab: MailLab) -> None:
@@ -151,7 +156,7 @@ async def test_guesses_resolving_outside_the_allowlist_are_not_probed(make_setti
     assert row["outcome"] == "not probed"
     assert "resolves to 10.20.30.40" in row["detail"]
     assert "imap.internal.test:993 SSL/TLS (not probed)" in result.incoming.evidence[-1]
-    assert "resolves to 10.20.30.40" in format_discovery(result)
+    assert "resolves to 10.20.30.40" in command_line_text(result)
 
 
 async def test_autoconfig_redirects_are_not_followed(make_settings: SettingsFactory, lab: MailLab) -> None:
@@ -257,10 +262,10 @@ async def test_srv_records_naming_local_or_private_hosts_are_refused_aloud(make_
         assert escape_markdown(host) in refused
     assert "**Incoming:** not found" in card.description
     assert "localhost" not in card.description
-    text = format_discovery(result)
+    text = command_line_text(result)
     assert "Incoming: not found" in text
     assert "Refused (not recommended):" in text
-    assert "IMAP 169.254.169.254 port 143 (incoming, from a DNS SRV record): 169.254.169.254 is the cloud" in text
+    assert "IMAP 169.254.169.254 port 143 (incoming, SRV record): 169.254.169.254 is the cloud" in text
 
 
 async def test_autoconfig_servers_naming_local_or_private_hosts_are_passed_over(
@@ -297,6 +302,6 @@ async def test_autoconfig_servers_naming_local_or_private_hosts_are_passed_over(
     assert "metadata" in shown
     assert "**Incoming:** IMAP mail.example.test port 993" in card.description
     assert "**Outgoing:** not found" in card.description
-    text = format_discovery(result)
+    text = command_line_text(result)
     assert "Incoming: IMAP mail.example.test port 993" in text
-    assert "IMAP ::1 port 993 (incoming, from the provider's autoconfig file): ::1 is a loopback address" in text
+    assert "IMAP ::1 port 993 (incoming, autoconfig file): ::1 is a loopback address" in text
