@@ -6,13 +6,14 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from bot.knowledge.loader import KnowledgeError
+from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.service import KnowledgeService
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
+    from bot.knowledge.model import KnowledgeBase
     from bot.settings import Settings
 
 
@@ -32,9 +33,26 @@ def load_service(settings: Settings) -> KnowledgeService | None:
     try:
         return KnowledgeService(settings.knowledge_dir)
     except KnowledgeError as exc:
+        if any(problem.path == settings.knowledge_dir for problem in exc.problems):
+            # The folder itself is missing or not a folder: the one line says what to do; there is nothing to check.
+            print(f"guidenest: {exc}", file=sys.stderr)
+            return None
         print(f"guidenest: the knowledge in {settings.knowledge_dir} has errors:", file=sys.stderr)
         print(str(exc), file=sys.stderr)
         print("Run `guidenest kb check` for the full report.", file=sys.stderr)
+        return None
+
+
+def knowledge_for_cards(settings: Settings) -> KnowledgeBase | None:
+    """The knowledge that explains a probe's finding; when it has errors, the finding is shown without it."""
+    try:
+        return load_knowledge(settings.knowledge_dir)
+    except KnowledgeError:
+        print(
+            f"guidenest: the knowledge in {settings.knowledge_dir} could not be loaded, so the explanation is left "
+            "out; `guidenest kb check` says why.",
+            file=sys.stderr,
+        )
         return None
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from bot.cards.lookups import no_provider_card, port_card, provider_card
+from bot.cards.output import print_card, render_for
 from bot.cli.common import load_service, print_json
 from bot.matching.lookup import ProviderLookup, find_ports, lookup_provider
-from bot.render import no_provider_card, port_card, provider_card
 
 if TYPE_CHECKING:
     import argparse
 
+    from bot.cards.card import Card
     from bot.knowledge.model import KnowledgeBase
     from bot.settings import Settings
 
@@ -38,21 +41,22 @@ def register(subcommands: Any) -> None:
 
 
 def port_reply(knowledge: KnowledgeBase, query: str) -> str:
-    return port_card(find_ports(knowledge, query), query).to_text()
+    """The port card as standard output shows it (the console's replies are printed there)."""
+    return render_for(sys.stdout)(port_card(find_ports(knowledge, query), query))
 
 
 DISCOVER = "guidenest discover {domain}"
 
 
 def provider_reply(knowledge: KnowledgeBase, name: str) -> str:
-    return _provider_text(lookup_provider(knowledge, name))
+    return render_for(sys.stdout)(_provider_card(lookup_provider(knowledge, name)))
 
 
-def _provider_text(found: ProviderLookup) -> str:
+def _provider_card(found: ProviderLookup) -> Card:
     """The match's settings, or the nearest names and how to look a domain up when nothing matched."""
     if found.match is None:
-        return no_provider_card(found, DISCOVER).to_text()
-    return provider_card(found.match, found).to_text()
+        return no_provider_card(found, DISCOVER)
+    return provider_card(found.match, found)
 
 
 def run_port(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,7 +68,7 @@ def run_port(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json([asdict(row) for row in rows])
     else:
-        print(port_card(rows, query).to_text())
+        print_card(port_card(rows, query))
     return 0 if rows else 1
 
 
@@ -77,7 +81,7 @@ def run_provider(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(_provider_json(found))
     else:
-        print(_provider_text(found))
+        print_card(_provider_card(found))
     return 0 if found.match is not None else 1
 
 

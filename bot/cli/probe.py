@@ -1,22 +1,64 @@
 """`guidenest probe` and `guidenest discover`: the probe core, from the command line.
 
-Exit 0 when the probe ran (whatever it found), 2 when it was refused (bad target, private address, port off
-the list), with `{"refused": "<reason>"}` under --json.
+Exit codes: 0 when the probe ran (whatever it found); 2 for a usage mistake (an unknown --protocol or
+--security, a port outside 1-65535, no port and no protocol, a port with no usual protocol, something that is
+not a host name), with argparse's usage line on stderr; 3 when the guard refused it (this machine, a private
+address, a port off the allowed list, a rate limit), with `{"refused": "<reason>"}` under --json.
+
+On a terminal, the steps show live on stderr while they run (bot/cli/live.py); piped or with --json, nothing
+but the result is printed.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from bot.cli.live import live_steps
+from bot.probe.model import PROTOCOL_WORDS, SECURITY_WORDS, MailProtocol, Security
 
 if TYPE_CHECKING:
-    import argparse
+    from collections.abc import Callable, Mapping
+    from enum import StrEnum
 
     from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget
+    from bot.probe.progress import ProgressHook
     from bot.settings import Settings
 
-EXIT_REFUSED = 2
+EXIT_REFUSED = 3
+
+
+def _port_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{number} is not a TCP port number (1 to 65535)")
+    return number
+
+
+def _canonical(words: Mapping[str, StrEnum]) -> Callable[[str], str]:
+    """An argparse type: a word the core knows becomes its value (`TLS` -> `ssl`); `choices` rejects the rest."""
+
+    def read(text: str) -> str:
+        member = words.get(text.strip().lower())
+        return member.value if member is not None else text
+
+    return read
+
+
+def _choice_help(what: str, members: type[StrEnum], words: Mapping[str, StrEnum]) -> str:
+    values = [member.value for member in members]
+    aliases = ", ".join(word for word, member in words.items() if word != member.value)
+    return f"{what}: {', '.join(values[:-1])} or {values[-1]} (also accepted: {aliases}); inferred from a standard port"
+
+
+def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
+    parser: argparse.ArgumentParser = args.command_parser
+    parser.error(message)  # usage line and message on stderr, exit 2
 
 
 def register(subcommands: Any) -> None:  # argparse's _SubParsersAction is private
@@ -30,11 +72,21 @@ def register(subcommands: Any) -> None:  # argparse's _SubParsersAction is priva
         ),
     )
     probe.add_argument("host", help="server name or IP address, e.g. imap.example.com")
-    probe.add_argument("--port", type=int, help="port number (993, 143, 995, 110, 465, 587, 25, 2525)")
-    probe.add_argument("--protocol", help="imap, pop3 or smtp (inferred from a standard port)")
-    probe.add_argument("--security", help="ssl, starttls or plain (inferred from a standard port)")
+    probe.add_argument("--port", type=_port_number, help="port number (993, 143, 995, 110, 465, 587, 25, 2525)")
+    probe.add_argument(
+        "--protocol",
+        type=_canonical(PROTOCOL_WORDS),
+        choices=[member.value for member in MailProtocol],
+        help=_choice_help("mail protocol", MailProtocol, PROTOCOL_WORDS),
+    )
+    probe.add_argument(
+        "--security",
+        type=_canonical(SECURITY_WORDS),
+        choices=[member.value for member in Security],
+        help=_choice_help("security mode", Security, SECURITY_WORDS),
+    )
     probe.add_argument("--json", action="store_true", help="print the result as JSON")
-    probe.set_defaults(handler=probe_command)
+    probe.set_defaults(handler=probe_command, command_parser=probe)
 
     discover_parser = subcommands.add_parser(
         "discover",
@@ -46,7 +98,7 @@ def register(subcommands: Any) -> None:  # argparse's _SubParsersAction is priva
     )
     discover_parser.add_argument("domain", help="mail domain (the part after @), e.g. example.com")
     discover_parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    discover_parser.set_defaults(handler=discover_command)
+    discover_parser.set_defaults(handler=discover_command, command_parser=discover_parser)
 
 
 def _refused(reason: str, as_json: bool) -> int:
@@ -65,35 +117,52 @@ CLI_USER = "command-line"
 
 def probe_command(args: argparse.Namespace, settings: Settings) -> int:
     # The probe stack (aiohttp, dnspython, cryptography) loads only when a probe runs, not for every command.
-    from bot.probe import ProbeGuard, ProbeRefused, parse_target, run_probe
-    from bot.probe.report import format_probe
+    from bot.cards.output import print_card
+    from bot.cards.probe import probe_card
+    from bot.cli.common import knowledge_for_cards
+    from bot.probe import ProbeGuard, ProbeRefused, ProbeRequestError, parse_target, run_probe
 
-    async def guarded(target: ProbeTarget) -> ProbeResult:
+    async def guarded(target: ProbeTarget, progress: ProgressHook | None) -> ProbeResult:
         guard = ProbeGuard(settings)
         async with guard.admit(CLI_USER, None, target.key):
-            return await run_probe(target, settings, guard=guard)
+            return await run_probe(target, settings, guard=guard, progress=progress)
 
     try:
         target = parse_target(args.host, args.port, args.protocol, args.security, settings)
-        result = asyncio.run(guarded(target))
+        with live_steps(f"Probing {target.describe()}", wanted=not args.json) as progress:
+            result = asyncio.run(guarded(target, progress))
+    except ProbeRequestError as exc:
+        _usage_error(args, exc.reason)
     except ProbeRefused as exc:
         return _refused(exc.reason, args.json)
-    print(json.dumps(result.to_json(), indent=2) if args.json else format_probe(result))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print_card(probe_card(result, knowledge_for_cards(settings), detail=True))
     return 0
 
 
 def discover_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.probe import ProbeGuard, ProbeRefused, discover, normalize_domain
-    from bot.probe.report import format_discovery
+    from bot.cards.output import print_card
+    from bot.cards.probe import discovery_card
+    from bot.cli.common import knowledge_for_cards
+    from bot.probe import ProbeGuard, ProbeRefused, ProbeRequestError, discover, normalize_domain
 
-    async def guarded(domain: str) -> DiscoveryResult:
+    async def guarded(domain: str, progress: ProgressHook | None) -> DiscoveryResult:
         guard = ProbeGuard(settings)
         async with guard.admit(CLI_USER, None, domain):
-            return await discover(domain, settings, guard=guard)
+            return await discover(domain, settings, guard=guard, progress=progress)
 
     try:
-        result = asyncio.run(guarded(normalize_domain(args.domain)))
+        domain = normalize_domain(args.domain)
+        with live_steps(f"Looking for the mail settings of {domain}", wanted=not args.json) as progress:
+            result = asyncio.run(guarded(domain, progress))
+    except ProbeRequestError as exc:
+        _usage_error(args, exc.reason)
     except ProbeRefused as exc:
         return _refused(exc.reason, args.json)
-    print(json.dumps(result.to_json(), indent=2) if args.json else format_discovery(result))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print_card(discovery_card(result, knowledge_for_cards(settings), detail=True))
     return 0

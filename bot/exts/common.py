@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
-from bot.answering import AnswerRules, effective_rules
-from bot.render import Card, shorten
+from bot.cards.card import EMBED_TOTAL_LIMIT, Card, Tone, shorten
+from bot.conversation import AnswerRules, effective_rules
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 # Passed on every send: interaction responses and webhooks do not all fall back to the client default.
 NO_MENTIONS = discord.AllowedMentions.none()
 
-EMBED_TOTAL_LIMIT = 6000  # title + description + field names and values + footer, across one message
 SELECT_LABEL_LIMIT = 100
 SELECT_DESCRIPTION_LIMIT = 100
 MAX_SELECT_OPTIONS = 25
@@ -31,17 +30,26 @@ COLOUR_ANSWER = discord.Colour(0x2E7D32)  # a confident answer
 COLOUR_UNSURE = discord.Colour(0xF9A825)  # "not sure" and suggestions
 COLOUR_INFO = discord.Colour(0x1565C0)  # lookups, help, settings
 COLOUR_ERROR = discord.Colour(0xC62828)  # refusals and failures
+TONE_COLOURS = {
+    Tone.ANSWER: COLOUR_ANSWER,
+    Tone.OK: COLOUR_ANSWER,
+    Tone.UNSURE: COLOUR_UNSURE,
+    Tone.INFO: COLOUR_INFO,
+    Tone.ERROR: COLOUR_ERROR,
+    Tone.FAIL: COLOUR_ERROR,
+}
 
 
-def card_embed(card: Card, *, colour: discord.Colour = COLOUR_INFO) -> discord.Embed:
-    """The one place a Card becomes an embed; cards keep each part's limit, this the total (6,000)."""
+def card_embed(card: Card) -> discord.Embed:
+    """The one place a Card becomes an embed, coloured by its tone; cards keep each part's limit, this the total
+    (6,000). The badge leads the footer."""
     fields = list(card.fields)
-    footer = card.footer or ""
+    footer = card.footer_line or ""
     description = card.description
     fixed = len(card.title) + len(footer) + sum(len(f.name) + len(f.value) for f in fields)
     if fixed + len(description) > EMBED_TOTAL_LIMIT:
         description = shorten(description, max(EMBED_TOTAL_LIMIT - fixed, 1))
-    embed = discord.Embed(title=card.title, description=description or None, colour=colour)
+    embed = discord.Embed(title=card.title, description=description or None, colour=TONE_COLOURS[card.tone])
     for field in fields:
         # Discord rejects an empty field value.
         embed.add_field(name=field.name, value=field.value or "—", inline=field.inline)
@@ -50,22 +58,8 @@ def card_embed(card: Card, *, colour: discord.Colour = COLOUR_INFO) -> discord.E
     return embed
 
 
-def text_embed(title: str, description: str, *, colour: discord.Colour = COLOUR_INFO) -> discord.Embed:
-    return card_embed(Card(title=shorten(title, 256), description=shorten(description, 4096)), colour=colour)
-
-
-def fit_lines(lines: list[str], limit: int) -> str:
-    """As many whole lines as fit in `limit` characters (at least the first, shortened)."""
-    if not lines:
-        return ""
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        if used + len(line) + 1 > limit:
-            break
-        kept.append(line)
-        used += len(line) + 1
-    return "\n".join(kept) or shorten(lines[0], limit)
+def text_embed(title: str, description: str, *, tone: Tone = Tone.INFO) -> discord.Embed:
+    return card_embed(Card(title=shorten(title, 256), description=shorten(description, 4096), tone=tone))
 
 
 # --- The services the app factory puts on the bot ----------------------------------------------------------
@@ -88,15 +82,7 @@ async def guild_config(client: discord.Client, guild_id: int | None) -> GuildCon
 
 
 def rules_for(client: discord.Client, config: GuildConfig | None) -> AnswerRules:
-    settings = app_of(client).settings
-    if config is None:
-        return effective_rules(settings)
-    return effective_rules(
-        settings,
-        confidence=config.confidence,
-        cooldown_seconds=config.answer_cooldown_seconds,
-        user_limit=config.user_rate_limit,
-    )
+    return effective_rules(app_of(client).settings, config)
 
 
 def count(client: discord.Client, metric: str, amount: float = 1) -> None:

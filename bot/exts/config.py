@@ -7,16 +7,15 @@ grant it to more roles in its integration settings, so the check also runs at in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cards.card import FIELD_VALUE_LIMIT, Card, Field, Tone
 from bot.exts.common import (
-    COLOUR_ANSWER,
-    COLOUR_ERROR,
-    COLOUR_INFO,
     NO_MENTIONS,
     app_of,
     card_embed,
@@ -25,7 +24,6 @@ from bot.exts.common import (
     send_ephemeral,
     text_embed,
 )
-from bot.render import FIELD_VALUE_LIMIT, Card, Field
 from bot.validation import checked_number
 
 if TYPE_CHECKING:
@@ -106,10 +104,11 @@ class ServerConfig(
     async def _changed(self, interaction: discord.Interaction, config: GuildConfig, summary: str) -> None:
         # The answering cog caches guild settings; tell it they changed.
         self.bot.dispatch("guild_config_changed", config.guild_id)
-        card = settings_card(self.bot, config)
+        # The settings as they are now, in the colour of a change that took.
+        card = replace(settings_card(self.bot, config), tone=Tone.ANSWER)
         await interaction.response.send_message(
             content=summary,
-            embed=card_embed(card, colour=COLOUR_ANSWER),
+            embed=card_embed(card),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -118,7 +117,7 @@ class ServerConfig(
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
         config = await app_of(self.bot).storage.guild_config(interaction.guild_id)
-        await send_ephemeral(interaction, card_embed(settings_card(self.bot, config), colour=COLOUR_INFO))
+        await send_ephemeral(interaction, card_embed(settings_card(self.bot, config)))
 
     @app_commands.command(
         name="channel", description="Turn answering on its own on or off in a channel or forum"
@@ -134,7 +133,7 @@ class ServerConfig(
         target_id = channel.id if channel is not None else interaction.channel_id
         if target_id is None:
             await send_ephemeral(
-                interaction, text_embed("Which channel?", "Pick a channel.", colour=COLOUR_ERROR)
+                interaction, text_embed("Which channel?", "Pick a channel.", tone=Tone.ERROR)
             )
             return
         storage = app_of(self.bot).storage
@@ -185,7 +184,7 @@ class ServerConfig(
                 text_embed(
                     "Nothing to change",
                     "Give `answer_seconds`, `user_limit`, or `reset: True`.",
-                    colour=COLOUR_ERROR,
+                    tone=Tone.ERROR,
                 ),
             )
             return

@@ -21,8 +21,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.common import COLOUR_ERROR, send_ephemeral, text_embed
-from bot.render import escape_markdown, shorten
+from bot.cards.card import Tone, escape_markdown, shorten
+from bot.exts.common import send_ephemeral, text_embed
 from bot.validation import BadInput, OptionRule, StaleCommand, check_options, leaf_options, shown_name
 
 ItemT = TypeVar("ItemT", bound="discord.ui.Item[Any]")
@@ -46,7 +46,7 @@ STALE_TEXT = "This command changed, try again in a minute."
 
 async def tell_user(interaction: discord.Interaction, title: str, message: str) -> None:
     try:
-        await send_ephemeral(interaction, text_embed(title, message, colour=COLOUR_ERROR))
+        await send_ephemeral(interaction, text_embed(title, message, tone=Tone.ERROR))
     except discord.HTTPException:
         log.warning("could not tell the user about a failed interaction")
 

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.common import COLOUR_INFO, card_embed, send_ephemeral
-from bot.render import Card, Field
+from bot.cards.card import Card, Field
+from bot.exts.common import card_embed, send_ephemeral
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
@@ -61,7 +61,7 @@ class Help(commands.Cog):
 
     @app_commands.command(name="help", description="What this bot does and how to use it")
     async def help(self, interaction: discord.Interaction) -> None:
-        await send_ephemeral(interaction, card_embed(HELP_CARD, colour=COLOUR_INFO))
+        await send_ephemeral(interaction, card_embed(HELP_CARD))
 
 
 async def setup(bot: GuideNestBot) -> None:

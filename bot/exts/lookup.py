@@ -8,9 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.exts.common import COLOUR_INFO, COLOUR_UNSURE, NO_MENTIONS, card_embed, snapshot
+from bot.cards.card import shorten
+from bot.cards.lookups import no_provider_card, port_card, port_table_card, provider_card
+from bot.exts.common import NO_MENTIONS, card_embed, snapshot
 from bot.matching.lookup import find_ports, lookup_provider, port_choices, provider_choices
-from bot.render import no_provider_card, port_card, port_table_card, provider_card, shorten
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,10 +55,7 @@ class Lookup(commands.Cog):
         knowledge = snapshot(self.bot).knowledge
         text = (query or "").strip()
         card = port_table_card(list(knowledge.ports)) if not text else port_card(find_ports(knowledge, text), text)
-        colour = COLOUR_INFO if card.title != "No such mail port" else COLOUR_UNSURE
-        await interaction.response.send_message(
-            embed=card_embed(card, colour=colour), allowed_mentions=NO_MENTIONS
-        )
+        await interaction.response.send_message(embed=card_embed(card), allowed_mentions=NO_MENTIONS)
 
     @port.autocomplete("query")
     async def port_autocomplete(
@@ -73,11 +71,8 @@ class Lookup(commands.Cog):
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, QUERY_MAX_LENGTH]
     ) -> None:
         found = lookup_provider(snapshot(self.bot).knowledge, name)
-        if found.match is not None:
-            embed = card_embed(provider_card(found.match, found), colour=COLOUR_INFO)
-        else:
-            embed = card_embed(no_provider_card(found, DISCOVER), colour=COLOUR_UNSURE)
-        await interaction.response.send_message(embed=embed, allowed_mentions=NO_MENTIONS)
+        card = provider_card(found.match, found) if found.match is not None else no_provider_card(found, DISCOVER)
+        await interaction.response.send_message(embed=card_embed(card), allowed_mentions=NO_MENTIONS)
 
     @provider.autocomplete("name")
     async def provider_autocomplete(

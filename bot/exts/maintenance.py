@@ -10,20 +10,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cards.card import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, Card, Field, Tone, escape_markdown, fit_lines, shorten
 from bot.exts.common import (
-    COLOUR_ANSWER,
-    COLOUR_ERROR,
-    COLOUR_INFO,
     NO_MENTIONS,
     app_of,
     card_embed,
-    fit_lines,
     require_moderator,
     send_ephemeral,
     snapshot,
 )
 from bot.knowledge.loader import KnowledgeError, Problem
-from bot.render import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, Card, Field, escape_markdown, shorten
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -100,7 +96,7 @@ class KnowledgeMaintenance(
             ),
             footer="Misses are questions I didn't answer confidently, and answers someone rated 👎.",
         )
-        await send_ephemeral(interaction, card_embed(card, colour=COLOUR_INFO))
+        await send_ephemeral(interaction, card_embed(card))
 
     @app_commands.command(
         name="reload", description="Reload the knowledge files; errors keep the current knowledge"
@@ -121,9 +117,10 @@ class KnowledgeMaintenance(
                     description=format_problems(errors, service.root, DESCRIPTION_LIMIT),
                     footer=f"Still answering from the previous knowledge ({before} answers). "
                     "Fix the files and run /kb reload again.",
+                    tone=Tone.ERROR,
                 )
                 await interaction.followup.send(
-                    embed=card_embed(card, colour=COLOUR_ERROR), ephemeral=True, allowed_mentions=NO_MENTIONS
+                    embed=card_embed(card), ephemeral=True, allowed_mentions=NO_MENTIONS
                 )
                 return
         fields: tuple[Field, ...] = ()
@@ -134,9 +131,10 @@ class KnowledgeMaintenance(
             title="Knowledge reloaded",
             description=f"{report.entries} answers loaded (before: {before}).",
             fields=fields,
+            tone=Tone.ANSWER,
         )
         await interaction.followup.send(
-            embed=card_embed(card, colour=COLOUR_ANSWER), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=card_embed(card), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
 

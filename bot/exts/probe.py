@@ -25,55 +25,28 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cards.card import Tone, escape_markdown, shorten
+from bot.cards.probe import ACTION_NAMES, discovery_card, history_card, probe_card
 from bot.exts.common import (
-    COLOUR_ANSWER,
-    COLOUR_ERROR,
-    COLOUR_INFO,
-    COLOUR_UNSURE,
-    EMBED_TOTAL_LIMIT,
     NO_MENTIONS,
     NotInGuild,
     NotModerator,
     app_of,
     card_embed,
     count,
-    fit_lines,
     is_moderator,
     require_moderator,
     send_ephemeral,
     snapshot,
     text_embed,
 )
-from bot.probe import (
-    ProbeGuard,
-    ProbeRefused,
-    Security,
-    diagnose,
-    discover,
-    normalize_domain,
-    parse_target,
-    run_probe,
-)
-from bot.probe.model import PROTOCOL_LABELS
-from bot.render import (
-    DESCRIPTION_LIMIT,
-    FIELD_VALUE_LIMIT,
-    TITLE_LIMIT,
-    Card,
-    Field,
-    escape_markdown,
-    shorten,
-    sources_text,
-)
+from bot.probe import ProbeGuard, ProbeRefused, discover, normalize_domain, parse_target, run_probe
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from bot.app import GuideNestBot
-    from bot.knowledge.model import Entry, KnowledgeBase
-    from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget, Recommendation
-    from bot.probe.discovery import Refusal
-    from bot.storage import ProbeAuditRow
+    from bot.probe import DiscoveryResult, ProbeResult, ProbeTarget
 
 log = logging.getLogger(__name__)
 
@@ -83,241 +56,6 @@ HOST_MAX_LENGTH = 300  # a little over a DNS name's 253, so that the core can sa
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 25
 AUDIT_TEXT_LIMIT = 300
-DISCOVERY_ENTRY = "email-settings-discovery"
-ACTION_NAMES = {"probe": "/probe", "discover": "/mailsettings"}
-SOURCE_LABELS = {"autoconfig": "the provider's autoconfig file", "srv": "DNS SRV records", "guess": "a guess"}
-
-
-# --- what the member sees -----------------------------------------------------------------------------------
-
-
-def _ms(value: float) -> str:
-    return "<1 ms" if value < 1 else f"{value:.0f} ms"
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
-def _excerpt(answer: str, limit: int) -> str:
-    """The whole answer when it fits; otherwise its first paragraphs, cut where a paragraph ends."""
-    if len(answer) <= limit:
-        return answer
-    marker = "\n…"
-    kept: list[str] = []
-    used = len(marker)
-    for paragraph in answer.split("\n\n"):
-        cost = len(paragraph) + (2 if kept else 0)
-        if used + cost > limit:
-            break
-        kept.append(paragraph)
-        used += cost
-    if not kept:
-        return shorten(answer, limit)
-    return "\n\n".join(kept) + marker
-
-
-def what_this_means(summary: str, entry: Entry | None, limit: int) -> str:
-    """The "What this means" part: the diagnosis in one sentence, then the knowledge entry as far as room allows."""
-    text = f"**What this means**\n{escape_markdown(summary)}"
-    limit = max(limit, 1)
-    if entry is None:
-        return shorten(text, limit)
-    heading = f"\n\n**{entry.title}**\n"
-    room = limit - len(text) - len(heading)
-    if room < 80:
-        return shorten(text, limit)
-    return text + heading + _excerpt(entry.answer, room)
-
-
-def _description_room(title: str, fields: list[Field], footer: str, used: int = 0) -> int:
-    fixed = len(title) + len(footer) + sum(len(f.name) + len(f.value) for f in fields) + used
-    return max(0, min(DESCRIPTION_LIMIT - used, EMBED_TOTAL_LIMIT - fixed))
-
-
-def _field(name: str, value: str, *, inline: bool = False) -> Field:
-    return Field(name, shorten(value, FIELD_VALUE_LIMIT), inline=inline)
-
-
-def certificate_text(result: ProbeResult) -> str | None:
-    certificate = result.tls.certificate if result.tls else None
-    if certificate is None:
-        return None
-    left = certificate.days_left
-    validity = f"{left} days left" if left >= 0 else f"EXPIRED {-left} days ago"
-    trusted = _yes(certificate.trusted)
-    if certificate.verify_error:
-        trusted += f" ({escape_markdown(certificate.verify_error)})"
-    names = ", ".join(certificate.sans) or "(none)"
-    return "\n".join(
-        (
-            f"Subject: {escape_markdown(certificate.subject)}",
-            f"Issuer: {escape_markdown(certificate.issuer)}",
-            f"Names: {escape_markdown(shorten(names, 400))}",
-            f"Valid until: {certificate.not_after[:10]} ({validity})",
-            (
-                f"Matches the host: {_yes(certificate.hostname_matches)} · Trusted: {trusted} · "
-                f"Self-signed: {_yes(certificate.self_signed)}"
-            ),
-        )
-    )
-
-
-def starttls_text(result: ProbeResult) -> str:
-    if result.starttls_offered is not None:
-        return "offered" if result.starttls_offered else "not offered"
-    if result.target.security is Security.SSL:
-        return "not used (SSL/TLS from the start)"
-    return "not checked (the probe stopped earlier)"
-
-
-def probe_card(result: ProbeResult, knowledge: KnowledgeBase) -> Card:
-    """A probe's outcome, what it means in the knowledge base's words, and the technical details."""
-    target = result.target
-    title = shorten(f"Probe: {target.describe()}", TITLE_LIMIT)
-    if result.ok:
-        status = f"✅ **Works** — checked in {_ms(result.elapsed_ms)}."
-    elif result.error is not None:
-        stage = result.error.stage.value.replace("_", " ")
-        status = (
-            f"❌ **Failed** at the {stage} step ({result.error.kind.value}): "
-            f"{escape_markdown(shorten(result.error.message, 300))}"
-        )
-    else:
-        status = "❌ **Failed**."
-    fields = [_field("Address", result.address or "not resolved", inline=True)]
-    fields.append(_field("STARTTLS", starttls_text(result), inline=True))
-    if result.tls is not None:
-        fields.append(_field("TLS", f"{result.tls.version or '?'}, {result.tls.cipher or '?'}", inline=True))
-    if result.stages:
-        timings = " · ".join(f"{name.replace('_', ' ')} {_ms(ms)}" for name, ms in result.stages.items())
-        fields.append(_field("Stages", f"{timings} · total {_ms(result.elapsed_ms)}"))
-    if result.banner:
-        fields.append(_field("Banner", escape_markdown(result.banner)))
-    if result.detected_protocol:
-        fields.append(_field("The server speaks", escape_markdown(result.detected_protocol), inline=True))
-    if result.capabilities:
-        fields.append(_field("Capabilities", escape_markdown(" ".join(result.capabilities))))
-    certificate = certificate_text(result)
-    if certificate is not None:
-        fields.append(_field("Certificate", certificate))
-    diagnosis = diagnose(result)
-    entry = knowledge.entry(diagnosis.entry) if diagnosis.entry else None
-    if entry is not None and entry.sources:
-        fields.append(Field("Source", sources_text(entry)))
-    footer = "Greeting-level check only: the bot never logs in or sends mail."
-    if entry is not None:
-        footer = f"Knowledge entry: {entry.id} · {footer}"
-    room = _description_room(title, fields, footer, used=len(status) + 2)
-    description = status + "\n\n" + what_this_means(diagnosis.summary, entry, room)
-    return Card(
-        title=title,
-        description=description,
-        fields=tuple(fields),
-        footer=footer,
-        entry_id=entry.id if entry is not None else None,
-    )
-
-
-def _recommendation_field(label: str, item: Recommendation | None, *, refused: bool = False) -> Field:
-    if item is None and refused:
-        return Field(
-            label, "Not found: the published server was refused (see below), and no usual server name answered."
-        )
-    if item is None:
-        return Field(label, "Not found: no published setting, and none of the usual server names answered.")
-    lines = [f"**{item.describe()}** (from {SOURCE_LABELS.get(item.source, item.source)})"]
-    lines += [f"• {escape_markdown(line)}" for line in item.evidence]
-    return _field(label, "\n".join(lines))
-
-
-REFUSAL_SOURCES = {"autoconfig": "autoconfig file", "srv": "SRV record"}
-REFUSAL_REASON_SHOWN = 110  # the reason's start says what the place is; its end is the same rule each time
-
-
-def refusals_text(refusals: list[Refusal]) -> str:
-    """One short line per published server that was refused, as many as fit in a field."""
-    lines = []
-    for refusal in refusals:
-        where = f"{refusal.direction}, {REFUSAL_SOURCES.get(refusal.source, refusal.source)}"
-        what = f"{PROTOCOL_LABELS[refusal.protocol]} {refusal.host} port {refusal.port} ({where})"
-        lines.append(f"• {escape_markdown(what)}: {escape_markdown(shorten(refusal.reason, REFUSAL_REASON_SHOWN))}")
-    shown = fit_lines(lines, FIELD_VALUE_LIMIT - 40)
-    left = len(refusals) - shown.count("\n") - 1
-    return shown + (f"\n… and {left} more" if left > 0 else "")
-
-
-def discovery_card(result: DiscoveryResult, knowledge: KnowledgeBase) -> Card:
-    """The recommended incoming and outgoing settings, each with the evidence behind it."""
-    title = shorten(f"Mail settings for {result.domain}", TITLE_LIMIT)
-    refused_directions = {refusal.direction for refusal in result.refused}
-    fields = [
-        _recommendation_field("Incoming", result.incoming, refused="incoming" in refused_directions),
-        _recommendation_field("Outgoing", result.outgoing, refused="outgoing" in refused_directions),
-    ]
-    if result.refused:
-        # Never a recommendation: the provider published them, but the probe does not go to such places.
-        fields.append(Field("Refused (not recommended)", refusals_text(result.refused)))
-    if result.notes:
-        fields.append(_field("Notes", "\n".join(f"• {escape_markdown(note)}" for note in result.notes)))
-    autoconfig = result.autoconfig
-    if autoconfig is not None and autoconfig.url is None and autoconfig.attempts:
-        # The URLs are built from the domain the member typed: shown as text, not as links in the bot's voice.
-        tried = "\n".join(f"{escape_markdown(url)}: {escape_markdown(outcome)}" for url, outcome in autoconfig.attempts)
-        fields.append(_field("Autoconfig files tried", tried))
-    footer = f"Looked up in {result.elapsed_ms / 1000:.1f} s · Knowledge entry: {DISCOVERY_ENTRY}"
-    if result.outcome == "nothing" and result.refused:
-        status = (
-            f"I found no usable mail settings for {result.domain}: the servers it publishes were refused (see "
-            "below), and none of the usual server names answered. The provider's help pages list them."
-        )
-    elif result.outcome == "nothing":
-        status = (
-            f"I found no mail settings for {result.domain}: no autoconfig file, no SRV records, and none of "
-            "the usual server names answered. The provider's help pages list them."
-        )
-    else:
-        status = "\n".join(
-            f"**{label}:** {item.describe()}" if item else f"**{label}:** not found"
-            for label, item in (("Incoming", result.incoming), ("Outgoing", result.outgoing))
-        )
-        if result.outcome == "partial":
-            status += "\nOnly part of the settings could be confirmed; check the missing one with the provider."
-    entry = knowledge.entry(DISCOVERY_ENTRY)
-    room = _description_room(title, fields, footer, used=len(status) + 2)
-    explanation = ""
-    # How mail apps look settings up explains a gap; when both were found the evidence says enough.
-    if result.outcome != "found" and entry is not None and room > 120:
-        explanation = f"\n\n**{entry.title}**\n" + _excerpt(entry.answer, room - len(entry.title) - 8)
-    return Card(
-        title=title,
-        description=status + explanation,
-        fields=tuple(fields),
-        footer=footer,
-        entry_id=entry.id if entry is not None else None,
-    )
-
-
-def history_line(row: ProbeAuditRow) -> str:
-    when = f"<t:{int(row.at.timestamp())}:R>"
-    who = f"<@{row.user_id}>" if row.user_id is not None else "someone"
-    action = ACTION_NAMES.get(row.action, row.action)
-    address = f" → {row.address}" if row.address else ""
-    target = escape_markdown(shorten(row.target, 120))
-    outcome = escape_markdown(shorten(row.outcome, 160))
-    return f"{when} {who} {action} **{target}**{address} · {outcome} · {row.duration_ms} ms"
-
-
-def history_card(rows: list[ProbeAuditRow]) -> Card:
-    if not rows:
-        description = "No probes on this server yet. Moderators run them with `/probe` and `/mailsettings`."
-    else:
-        description = fit_lines([history_line(row) for row in rows], DESCRIPTION_LIMIT)
-    return Card(
-        title="Recent probes on this server",
-        description=description,
-        footer="Newest first · who, what, the address reached, the outcome and how long it took",
-    )
 
 
 # --- the audit log's wording --------------------------------------------------------------------------------
@@ -408,7 +146,7 @@ class Probe(commands.Cog):
     ) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
         # The reason may quote what was typed (a host name that is not one): shown literally.
-        embed = text_embed("Refused", escape_markdown(reason), colour=COLOUR_ERROR)
+        embed = text_embed("Refused", escape_markdown(reason), tone=Tone.ERROR)
         try:
             if interaction.response.is_done():
                 # Deferred: a follow-up would take the deferral's visibility anyway, so say it in its place.
@@ -431,7 +169,7 @@ class Probe(commands.Cog):
         embed = text_embed(
             "Something went wrong",
             "The check did not finish; the error is logged for the bot's operators.",
-            colour=COLOUR_ERROR,
+            tone=Tone.ERROR,
         )
         try:
             await interaction.edit_original_response(embed=embed, allowed_mentions=NO_MENTIONS)
@@ -519,8 +257,7 @@ class Probe(commands.Cog):
             return
         def show(result: ProbeResult) -> Finished:
             card = probe_card(result, snapshot(self.bot).knowledge)
-            colour = COLOUR_ANSWER if result.ok else COLOUR_UNSURE
-            return Finished(card_embed(card, colour=colour), result.address, result.outcome, result.elapsed_ms)
+            return Finished(card_embed(card), result.address, result.outcome, result.elapsed_ms)
 
         await self._run_and_answer(
             interaction,
@@ -543,7 +280,7 @@ class Probe(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None  # guild_only and the moderator check
         rows = await app_of(self.bot).storage.probe_history(interaction.guild_id, limit=limit)
-        await send_ephemeral(interaction, card_embed(history_card(rows), colour=COLOUR_INFO))
+        await send_ephemeral(interaction, card_embed(history_card(rows)))
 
     @app_commands.command(name="mailsettings", description="Find a mail domain's incoming and outgoing server settings")
     @app_commands.describe(
@@ -570,9 +307,7 @@ class Probe(commands.Cog):
         def show(result: DiscoveryResult) -> Finished:
             found = [item for item in (result.incoming, result.outgoing) if item is not None]
             addresses = sorted({item.probe.address for item in found if item.probe and item.probe.address})
-            card = discovery_card(result, snapshot(self.bot).knowledge)
-            colour = {"found": COLOUR_ANSWER, "partial": COLOUR_UNSURE}.get(result.outcome, COLOUR_ERROR)
-            embed = card_embed(card, colour=colour)
+            embed = card_embed(discovery_card(result, snapshot(self.bot).knowledge))
             return Finished(embed, ", ".join(addresses) or None, result.outcome, result.elapsed_ms)
 
         await self._run_and_answer(

@@ -1,4 +1,4 @@
-"""The cogs' pure helpers: cards as embeds within Discord's limits, choices, listings, custom ids."""
+"""The cogs' pure helpers: cards as embeds within Discord's limits, choices, listings, custom ids, audit text."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import datetime as dt
 from pathlib import Path
 
 import discord
+import pytest
 
-from bot.exts.common import EMBED_TOTAL_LIMIT, card_embed, is_moderator
+from bot.cards.answers import answer_card
+from bot.cards.card import EMBED_TOTAL_LIMIT, Card, Field, Tone
+from bot.exts.common import COLOUR_ANSWER, COLOUR_ERROR, COLOUR_INFO, COLOUR_UNSURE, card_embed, is_moderator
 from bot.exts.config import CHANNELS_SHOWN, channels_text
 from bot.exts.feedback import AlternativesSelect, VoteButton, alternative_options, vote_custom_id
 from bot.exts.lookup import to_choices
 from bot.exts.maintenance import feedback_text, format_problems, misses_text
+from bot.exts.probe import AUDIT_TEXT_LIMIT, typed_target
 from bot.knowledge.loader import Problem
 from bot.knowledge.model import Entry, Source
-from bot.render import Card, Field
 from bot.storage import EntryFeedback, GuildConfig, MissRow
 
 
@@ -47,6 +50,35 @@ def test_card_embed_never_sends_an_empty_field_or_description() -> None:
     assert embed.description is None
     assert embed.fields[0].value == "—"
     assert embed.footer.text is None
+
+
+@pytest.mark.parametrize(
+    ("tone", "colour"),
+    [
+        (Tone.ANSWER, COLOUR_ANSWER),
+        (Tone.OK, COLOUR_ANSWER),
+        (Tone.UNSURE, COLOUR_UNSURE),
+        (Tone.INFO, COLOUR_INFO),
+        (Tone.ERROR, COLOUR_ERROR),
+        (Tone.FAIL, COLOUR_ERROR),
+    ],
+)
+def test_card_embed_colour_comes_from_the_tone(tone: Tone, colour: discord.Colour) -> None:
+    assert card_embed(Card(title="t", description="d", tone=tone)).colour == colour
+
+
+def test_card_embed_puts_the_badge_first_in_the_footer() -> None:
+    from bot.matching.matcher import Scored
+
+    answer = card_embed(answer_card(Scored(make_entry(), 91.0), confident=True))
+    assert answer.footer.text == "Match 91% · confident"
+    both = card_embed(Card(title="t", description="d", footer="checked today", badge="Works"))
+    assert both.footer.text == "Works · checked today"
+
+
+def test_typed_target_is_cut_for_the_audit_log() -> None:
+    assert typed_target("  mail.example.com \n", 993, "imap", None) == "mail.example.com:993 imap"
+    assert len(typed_target("x" * 1000, 993, "imap", "ssl")) == AUDIT_TEXT_LIMIT
 
 
 def test_to_choices_respects_discord_limits() -> None:
@@ -155,23 +187,3 @@ def test_is_moderator() -> None:
     assert is_moderator(member, discord.Permissions(manage_guild=True), config)
     assert is_moderator(member, discord.Permissions(administrator=True), config)
     assert not is_moderator(moderator, plain, GuildConfig(guild_id=1))
-
-
-def test_echoed_text_loses_controls_and_never_links() -> None:
-    from bot.knowledge.service import KnowledgeService
-    from bot.matching.lookup import lookup_provider
-    from bot.render import escape_markdown, no_provider_card, port_card
-    from bot.settings import DEFAULT_KNOWLEDGE_DIR
-
-    assert escape_markdown("a\u202eb\u2066c\x1bd\ne\u2028f") == "abcd e f"
-    assert escape_markdown("[x](https://evil.example/login)") == "\\[x\\]\\(https:\u200b//evil.example/login\\)"
-    assert escape_markdown("<http://evil.example>") == "<http:\u200b//evil.example\\>"
-    knowledge = KnowledgeService(DEFAULT_KNOWLEDGE_DIR).current.knowledge
-    unknown = no_provider_card(lookup_provider(knowledge, "https://evil.example/login"), "/x {domain}")
-    assert "https:\u200b//evil.example/login" in unknown.description
-    no_port = port_card([], "\u202ehttps://evil.example/login")
-    assert "://" not in no_port.description
-    assert "\u202e" not in no_port.description
-    rows = [row for row in knowledge.ports if row.port == 993]
-    titled = port_card(rows, "993 \u202ehttps://evil.example/login")
-    assert titled.title == "Mail ports: 993 https:\u200b//evil.example/login"

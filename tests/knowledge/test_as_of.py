@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.cards.answers import answer_card, sources_text
+from bot.cards.card import FIELD_VALUE_LIMIT, month_text
+from bot.cards.text import render_text
 from bot.knowledge.loader import check_knowledge, load_knowledge
 from bot.knowledge.model import Entry, Source
 from bot.matching.matcher import Scored
-from bot.render import FIELD_VALUE_LIMIT, answer_card, month_text, sources_text
 from tests.knowledge.conftest import WriteKB, entry_text
 
 TODAY = dt.date(2026, 12, 1)
@@ -92,9 +94,9 @@ def test_answer_card_shows_as_of() -> None:
     card = answer_card(Scored(make_entry(dt.date(2026, 1, 1)), 96.0), confident=True)
     (source,) = card.fields
     assert source.value == "[RFC 8314](https://www.rfc-editor.org/rfc/rfc8314) · as of January 2026"
-    assert "as of January 2026" in card.to_text()
+    assert "as of January 2026" in render_text(card)
     undated = answer_card(Scored(make_entry(None), 96.0), confident=True)
-    assert "as of" not in undated.to_text()
+    assert "as of" not in render_text(undated)
 
 
 def test_as_of_survives_a_long_source_list() -> None:
@@ -107,7 +109,7 @@ def test_as_of_survives_a_long_source_list() -> None:
 def test_every_card_showing_an_entry_carries_as_of() -> None:
     # The answer card (bot and CLI), the "Did you mean" pick and the probe report all take the Source field
     # from sources_text; the pick is built apart from answer_card, so it is checked on its own.
-    from bot.exts.feedback import picked_card
+    from bot.cards.answers import picked_card
 
     card = picked_card(make_entry(dt.date(2026, 1, 1)), 88.0)
     assert any(field.value.endswith("as of January 2026") for field in card.fields)

@@ -1,5 +1,5 @@
-"""The probe cog's cards stay within Discord's embed limits, whatever the server said and however long the
-knowledge entry is."""
+"""Probe, discovery and probe-history cards: within Discord's embed limits whatever the server said and however
+long the knowledge entry is; with every detail the command line shows in detail mode."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import datetime as dt
 
 import pytest
 
-from bot.exts.common import EMBED_TOTAL_LIMIT, card_embed
-from bot.exts.probe import (
+from bot.cards.card import DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, FIELD_VALUE_LIMIT, Tone
+from bot.cards.probe import (
     discovery_card,
     history_card,
     probe_card,
     starttls_text,
-    typed_target,
     what_this_means,
 )
+from bot.exts.common import card_embed
 from bot.knowledge.service import KnowledgeService
 from bot.probe import (
     CertificateInfo,
@@ -30,7 +30,6 @@ from bot.probe import (
     Stage,
     TlsInfo,
 )
-from bot.render import DESCRIPTION_LIMIT
 from bot.settings import DEFAULT_KNOWLEDGE_DIR
 from bot.storage import ProbeAuditRow
 
@@ -149,7 +148,7 @@ def test_history_card_fits_25_long_rows() -> None:
             user_id=10**18 + index,
             guild_id=1,
             action="probe",
-            target=typed_target(HOSTILE, 993, "imap", "ssl"),
+            target=HOSTILE[:300],
             address="2001:db8::1",
             outcome="refused: " + HOSTILE,
             duration_ms=123,
@@ -160,5 +159,111 @@ def test_history_card_fits_25_long_rows() -> None:
     assert len(card.description) <= DESCRIPTION_LIMIT
     first = card.description.splitlines()[0]
     assert first.startswith(f"<t:{int(at.timestamp())}:R> <@{10**18}> /probe **")
-    assert len(typed_target(HOSTILE, 993, "imap", "ssl")) <= 300
     assert history_card([]).description.startswith("No probes on this server yet")
+
+
+def test_probe_tones_and_the_entry_without_knowledge(knowledge) -> None:
+    working = ProbeResult(
+        target=ProbeTarget("imap.example.com", 993, MailProtocol.IMAP, Security.SSL), ok=True, elapsed_ms=5.0
+    )
+    assert probe_card(working, knowledge).tone is Tone.OK
+    failed = loud_result(ErrorKind.TLS_HANDSHAKE_FAILED)
+    assert probe_card(failed, knowledge).tone is Tone.FAIL
+    # The knowledge had errors (the command line goes on without it): the diagnosis still names its entry.
+    bare = probe_card(working, None)
+    assert bare.footer is not None
+    assert bare.footer.startswith("Knowledge entry: imap-ports · ")
+    assert bare.entry_id is None
+    assert bare.description.endswith("**What this means**\n" + bare.description.split("**What this means**\n")[1])
+    assert "**IMAP ports" not in bare.description
+
+
+def test_probe_detail_keeps_what_discord_leaves_out(knowledge) -> None:
+    result = loud_result(ErrorKind.TLS_HANDSHAKE_FAILED)
+    assert result.tls is not None
+    assert result.tls.certificate is not None
+    certificate = result.tls.certificate
+    certificate.subject, certificate.issuer, certificate.verify_error = "CN=mail", "O=CA", None
+    result.capabilities_before_tls = ["STARTTLS", "AUTH=PLAIN"]
+    result.error = ProbeError(Stage.TLS, ErrorKind.TLS_HANDSHAKE_FAILED, "wrong version number " + "x" * 400)
+    short = probe_card(result, knowledge)
+    detailed = probe_card(result, knowledge, detail=True)
+    assert "Capabilities before TLS" not in {field.name for field in short.fields}
+    before = next(field.value for field in detailed.fields if field.name == "Capabilities before TLS")
+    assert before == "STARTTLS AUTH=PLAIN"
+    assert "x" * 400 in detailed.description
+    assert "x" * 400 not in short.description
+
+    def names(card) -> str:
+        certificate = next(field.value for field in card.fields if field.name == "Certificate")
+        return next(line for line in certificate.splitlines() if line.startswith("Names: "))
+
+    assert len(names(detailed)) > len(names(short)) + 200
+    assert all(len(field.value) <= FIELD_VALUE_LIMIT for field in detailed.fields)
+
+
+def test_discovery_detail_lists_guesses_and_explains_even_when_found(knowledge) -> None:
+    from bot.probe.discovery import Refusal
+
+    def recommendation(direction: str, host: str) -> Recommendation:
+        return Recommendation(direction, MailProtocol.IMAP, host, 993, Security.SSL, "guess", ["it answered"], None)
+
+    refusals = [
+        Refusal("incoming", MailProtocol.IMAP, f"h{i}.example", 993, Security.SSL, "srv", "SRV", "r" * 300)
+        for i in range(12)
+    ]
+    guesses = [
+        {
+            "source": "guess",
+            "host": "imap.example.com",
+            "port": 993,
+            "security": "ssl",
+            "outcome": "ok",
+            "detail": None,
+        },
+        {
+            "source": "guess",
+            "host": "pop.example.com",
+            "port": 995,
+            "security": "ssl",
+            "outcome": "failed",
+            "detail": "the name pop.example.com does not exist",
+        },
+        {
+            "source": "guess",
+            "host": "mail.example.com",
+            "port": 143,
+            "security": "starttls",
+            "outcome": "not probed",
+            "detail": "resolves to 10.0.0.1",
+        },
+    ]
+    result = DiscoveryResult(
+        domain="example.com",
+        incoming=recommendation("incoming", "imap.example.com"),
+        outgoing=recommendation("outgoing", "smtp.example.com"),
+        candidates=guesses,
+        refused=refusals,
+        elapsed_ms=1200.0,
+    )
+    short = discovery_card(result, knowledge)
+    detailed = discovery_card(result, knowledge, detail=True)
+    assert (short.tone, detailed.tone) == (Tone.OK, Tone.OK)
+    entry = knowledge.entry("email-settings-discovery")
+    assert f"**{entry.title}**" not in short.description  # Discord: the evidence says enough when all was found
+    assert f"**{entry.title}**" in detailed.description
+    fields = {field.name: field.value for field in detailed.fields}
+    assert "Guesses" not in {field.name for field in short.fields}
+    assert fields["Guesses"].splitlines() == [
+        "imap.example.com:993 SSL/TLS: ok",
+        "mail.example.com:143 STARTTLS: not probed \\(resolves to 10.0.0.1\\)",
+        "no address in DNS: pop.example.com",
+    ]
+    # Every refusal with its whole reason, over as many fields as it takes; Discord's field says how many more.
+    refused = "\n".join(f.value for f in detailed.fields if f.name.startswith("Refused (not recommended)"))
+    assert refused.count("r" * 300) == 12
+    assert "Refused (not recommended) (continued)" in fields
+    assert "… and " in next(f.value for f in short.fields if f.name == "Refused (not recommended)")
+    partial = DiscoveryResult(domain="example.com", incoming=recommendation("incoming", "imap.example.com"))
+    assert discovery_card(partial, knowledge).tone is Tone.UNSURE
+    assert discovery_card(DiscoveryResult(domain="example.com"), knowledge).tone is Tone.FAIL
