@@ -13,6 +13,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.conversation import Conversation
 from bot.health import HealthServer, HealthStatus
 from bot.knowledge.service import KnowledgeService
 from bot.metrics import Metrics
@@ -137,6 +138,7 @@ class GuideNestBot(commands.AutoShardedBot):
     # closed in close().
     storage: Storage
     knowledge: KnowledgeService
+    conversation: Conversation
 
     def __init__(self, settings: Settings, **client_options: Any) -> None:
         intents = discord.Intents.default()
@@ -190,6 +192,8 @@ class GuideNestBot(commands.AutoShardedBot):
             return  # shut down while the knowledge loaded: open nothing more
         if "storage" not in vars(self) or self.storage.closed:
             self.storage = await Storage.open(self.settings.database_path)
+            # Every decision about answering; it records into the storage just opened.
+            self.conversation = Conversation(lambda: self.knowledge.current, self.storage, self.metrics)
         if self.settings.health_port is not None and self.health_server is None:
             server = HealthServer(
                 self.health_status,

@@ -13,14 +13,30 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.cli import ask, db, kb, lookup, probe, run
+from bot.cli import ask, chat, db, kb, lookup, probe, run
 from bot.cli.common import prints_help
-from bot.settings import SettingsError, load_settings
+from bot.settings import Group, SettingsError, load_settings, unknown_setting_warnings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-AREAS = (ask, lookup, kb, db, probe, run)
+AREAS = (ask, chat, lookup, kb, db, probe, run)
+
+# The settings each command reads, by group: a bad setting stops only the commands that read it (a mistyped
+# probe timeout stops `probe`, not `ask`). Logging, set up for every command, is read by all. A command missing
+# here reads every group.
+SETTINGS_READ: dict[str | None, frozenset[Group]] = {
+    None: frozenset(),  # `guidenest` alone prints its help
+    "ask": frozenset({Group.KNOWLEDGE, Group.ANSWERING}),
+    "chat": frozenset({Group.KNOWLEDGE, Group.ANSWERING}),
+    "port": frozenset({Group.KNOWLEDGE}),
+    "provider": frozenset({Group.KNOWLEDGE}),
+    "kb": frozenset({Group.KNOWLEDGE}),
+    "db": frozenset({Group.STORAGE}),
+    "probe": frozenset({Group.PROBE}),
+    "discover": frozenset({Group.PROBE}),
+    "run": frozenset(Group),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,10 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for warning in unknown_setting_warnings(os.environ):
+        print(f"guidenest: warning: {warning}", file=sys.stderr)
     try:
-        settings = load_settings()
+        settings = load_settings(needed={Group.LOGGING, *SETTINGS_READ.get(args.command, Group)})
     except SettingsError as exc:
-        print(f"guidenest: configuration error:\n{exc}", file=sys.stderr)
+        print("guidenest: fix these settings (in the environment or .env) and try again:", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

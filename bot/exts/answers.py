@@ -13,22 +13,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from bot.answering import Throttle, Trigger, clean_question, trigger_for
+from bot.conversation import Incoming, ReplyKind, Silence, Silent
 from bot.exts.common import (
-    COLOUR_ANSWER,
-    COLOUR_UNSURE,
     NO_MENTIONS,
     app_of,
     card_embed,
-    count,
     count_lost_reply,
     observe_latency,
     rules_for,
-    snapshot,
-    text_embed,
 )
 from bot.exts.feedback import answer_view
-from bot.render import answer_card, not_sure_card
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
@@ -37,13 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
-PENDING = 0  # the message id of an answer being sent right now
-
-EMPTY_MENTION_HELP = (
-    "Ask me about setting up email: paste the error your mail program shows "
-    "(`535 5.7.8 Username and Password not accepted`), or ask which port or security to use "
-    "(`imap port`, `smtp 587 or 465?`). `/help` lists my commands."
-)
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
@@ -53,7 +40,6 @@ def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
 class Answers(commands.Cog):
     def __init__(self, bot: GuideNestBot) -> None:
         self.bot = bot
-        self.throttle = Throttle()
         # Guild settings read on every message, cached; /config changes announce themselves (see config.py).
         # A guild lives on one shard, so in one process: this cache never goes stale across processes.
         self._configs: dict[int, GuildConfig] = {}
@@ -98,106 +84,51 @@ class Answers(commands.Cog):
         return me is not None and isinstance(resolved, discord.Message) and resolved.author.id == me.id
 
     @staticmethod
-    def _question_text(message: discord.Message) -> str:
+    def _forum_title(message: discord.Message) -> str | None:
+        """A forum post's title when `message` opens the post (its id is the thread's): half the question."""
         channel = message.channel
-        # A forum post's first message has the thread's id; its title is half the question.
         if (
             isinstance(channel, discord.Thread)
             and message.id == channel.id
             and isinstance(channel.parent, discord.ForumChannel)
         ):
-            return f"{channel.name}\n{message.content}"
-        return message.content
+            return channel.name
+        return None
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.type not in _ANSWERED_TYPES:
             return  # other bots, itself, and system messages (pins, joins, thread notices)
+        started = time.perf_counter()
         config = await self._config(message.guild.id if message.guild else None)
-        trigger = trigger_for(
-            enabled_channels=config.enabled_channels if config else frozenset(),
+        incoming = Incoming(
+            text=message.content,
+            author_id=message.author.id,
             channel_id=message.channel.id,
+            guild_id=message.guild.id if message.guild else None,
             parent_id=getattr(message.channel, "parent_id", None),
+            title=self._forum_title(message),
             addressed=self._addressed(message),
             replied_to_bot=self._replied_to_bot(message),
         )
-        if trigger is Trigger.NONE:
-            return
-        count(self.bot, "messages_seen")
-        started = time.perf_counter()
-        question = clean_question(self._question_text(message))
-        if not question:
-            if trigger is Trigger.ADDRESSED:
-                await self._reply(message, embed=text_embed("Hi! How can I help?", EMPTY_MENTION_HELP))
-            return
         rules = rules_for(self.bot, config)
-        result = snapshot(self.bot).matcher.match(question, level=rules.confidence)
-        guild_id = message.guild.id if message.guild else None
-        channel_id = message.channel.id
-        best = result.best
-
-        if not result.confident or best is None:
-            count(self.bot, "abstentions")
-            if trigger is Trigger.REPLY:
-                return  # most replies to an answer are thanks, not questions
-            await app_of(self.bot).storage.record_miss(
-                guild_id=guild_id,
-                channel_id=channel_id,
-                text=question,
-                reason="no_match",
-                entry_id=best.entry.id if best else None,
-                score=best.score if best else None,
+        conversation = app_of(self.bot).conversation
+        decision = await conversation.decide(incoming, rules)
+        if isinstance(decision, Silent):
+            if decision.why is Silence.RATE_LIMITED:
+                log.debug("user %s is over the answer rate limit", message.author.id)
+            return
+        if decision.kind is ReplyKind.POINT_BACK:
+            earlier = jump_url(incoming.guild_id, incoming.channel_id, decision.earlier_message_id or 0)
+            sent = await self._reply(message, content=f"I answered that just above: {earlier}")
+        else:
+            view = answer_view(
+                entry_id=decision.entry_id, owner_id=message.author.id, alternatives=decision.alternatives
             )
-            if trigger is Trigger.ADDRESSED and self.throttle.allow_user(
-                message.author.id, rules.user_limit, rules.user_window_seconds
-            ):
-                candidates = [] if best is None else [best]
-                candidates.extend(result.suggestions)
-                view = answer_view(
-                    entry_id=None,
-                    owner_id=message.author.id,
-                    alternatives=[(s.entry, s.score) for s in candidates],
-                )
-                await self._reply(
-                    message, embed=card_embed(not_sure_card(result), colour=COLOUR_UNSURE), view=view
-                )
-            return
-
-        entry = best.entry
-        earlier = self.throttle.cooling_answer(channel_id, entry.id)
-        if earlier is not None:
-            # The same answer was just posted here; point at it when asked directly, otherwise stay quiet.
-            if earlier != PENDING and trigger is Trigger.ADDRESSED and self.throttle.allow_user(
-                message.author.id, rules.user_limit, rules.user_window_seconds
-            ):
-                await self._reply(
-                    message, content=f"I answered that just above: {jump_url(guild_id, channel_id, earlier)}"
-                )
-            return
-        if not self.throttle.allow_user(message.author.id, rules.user_limit, rules.user_window_seconds):
-            log.debug("user %s is over the answer rate limit", message.author.id)
-            return
-        # Claim the cooldown before sending, so the same question posted twice at once is answered once.
-        self.throttle.note_answer(channel_id, entry.id, PENDING, rules.cooldown_seconds)
-        sent = await self._reply(
-            message,
-            embed=card_embed(answer_card(best, confident=True), colour=COLOUR_ANSWER),
-            view=answer_view(entry_id=entry.id),
-        )
-        if sent is None:
-            self.throttle.forget_answer(channel_id, entry.id)
-            return
-        self.throttle.note_answer(channel_id, entry.id, sent.id, rules.cooldown_seconds)
-        count(self.bot, "answers")
-        observe_latency(self.bot, started)
-        await app_of(self.bot).storage.record_answer(
-            message_id=sent.id,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            entry_id=entry.id,
-            query=question,
-            suggestions=[s.entry.id for s in result.suggestions],
-        )
+            sent = await self._reply(message, embed=card_embed(decision.card), view=view)
+        await conversation.delivered(incoming, decision, rules, sent.id if sent is not None else None)
+        if sent is not None and decision.kind is ReplyKind.ANSWER:
+            observe_latency(self.bot, started)
 
     async def _reply(
         self,

@@ -9,36 +9,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answering import clean_question
+from bot.conversation import Incoming, ReplyKind, Silent
 from bot.exts.common import (
-    COLOUR_ANSWER,
-    COLOUR_ERROR,
-    COLOUR_UNSURE,
     NO_MENTIONS,
     app_of,
     card_embed,
-    count,
     guild_config,
     observe_latency,
     response_message_id,
     rules_for,
     send_ephemeral,
-    snapshot,
-    text_embed,
 )
 from bot.exts.feedback import answer_view
-from bot.render import result_card
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
 
 # Long enough for a pasted error with some context; the matcher reads the start of longer text anyway.
 ASK_MAX_LENGTH = 2000
-
-EMPTY_QUESTION = (
-    "There was nothing to look up in that question (only spaces, invisible characters or empty code). "
-    "Type your question, or paste the exact error your mail program shows."
-)
 
 
 class Ask(commands.Cog):
@@ -59,21 +47,26 @@ class Ask(commands.Cog):
         private: bool = False,
     ) -> None:
         started = time.perf_counter()
-        text = clean_question(question)
-        if not text:
-            await send_ephemeral(interaction, text_embed("Nothing to look up", EMPTY_QUESTION, colour=COLOUR_ERROR))
-            return
         config = await guild_config(self.bot, interaction.guild_id)
         rules = rules_for(self.bot, config)
-        result = snapshot(self.bot).matcher.match(text, level=rules.confidence)
-        best = result.best
-        candidates = ([best] if best is not None else []) + list(result.suggestions)
-        view = answer_view(
-            entry_id=best.entry.id if best is not None else None,
-            owner_id=interaction.user.id,
-            alternatives=[(s.entry, s.score) for s in candidates],
+        incoming = Incoming(
+            text=question,
+            author_id=interaction.user.id,
+            channel_id=interaction.channel_id or 0,
+            guild_id=interaction.guild_id,
+            command=True,
         )
-        embed = card_embed(result_card(result), colour=COLOUR_ANSWER if result.confident else COLOUR_UNSURE)
+        conversation = app_of(self.bot).conversation
+        decision = await conversation.decide(incoming, rules)
+        if isinstance(decision, Silent):  # never by command; the type allows it
+            return
+        if decision.kind is ReplyKind.NOTHING_TO_LOOK_UP:
+            await send_ephemeral(interaction, card_embed(decision.card))
+            return
+        view = answer_view(
+            entry_id=decision.entry_id, owner_id=interaction.user.id, alternatives=decision.alternatives
+        )
+        embed = card_embed(decision.card)
         callback = await interaction.response.send_message(
             embed=embed,
             view=view or discord.utils.MISSING,
@@ -81,30 +74,10 @@ class Ask(commands.Cog):
             allowed_mentions=NO_MENTIONS,
         )
         observe_latency(self.bot, started)
-        storage = app_of(self.bot).storage
-        if result.confident:
-            count(self.bot, "answers")
-        else:
-            count(self.bot, "abstentions")
-            await storage.record_miss(
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                text=text,
-                reason="no_match",
-                entry_id=best.entry.id if best else None,
-                score=best.score if best else None,
-            )
-        if best is not None and interaction.channel_id is not None:
+        message_id = None
+        if decision.entry_id is not None and interaction.channel_id is not None:
             message_id = await response_message_id(interaction, callback)
-            if message_id is not None:
-                await storage.record_answer(
-                    message_id=message_id,
-                    guild_id=interaction.guild_id,
-                    channel_id=interaction.channel_id,
-                    entry_id=best.entry.id,
-                    query=text,
-                    suggestions=[s.entry.id for s in result.suggestions],
-                )
+        await conversation.delivered(incoming, decision, rules, message_id)
 
 
 async def setup(bot: GuideNestBot) -> None:

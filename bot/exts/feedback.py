@@ -14,22 +14,20 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
+from bot.cards.answers import picked_card
+from bot.cards.card import shorten
 from bot.exts.common import (
-    COLOUR_ANSWER,
-    COLOUR_UNSURE,
     MAX_SELECT_OPTIONS,
     NO_MENTIONS,
     SELECT_DESCRIPTION_LIMIT,
     SELECT_LABEL_LIMIT,
     app_of,
     card_embed,
-    count,
     send_ephemeral,
     snapshot,
     text_embed,
 )
 from bot.exts.errors import replies_on_failure
-from bot.render import FIELD_VALUE_LIMIT, Card, Field, shorten, sources_text
 from bot.validation import BadInput
 
 if TYPE_CHECKING:
@@ -48,22 +46,6 @@ def vote_custom_id(helpful: bool, entry_id: str | None) -> str:
     base = f"gn:vote:{'up' if helpful else 'down'}"
     # An id too long for the custom_id is looked up from the stored answer instead.
     return f"{base}:{entry_id}" if entry_id and _ENTRY_ID.match(entry_id) else base
-
-
-def picked_card(entry: Entry, score: float | None) -> Card:
-    """An answer picked from the suggestions: the entry as an answer card, with its match score if known."""
-    footer = (
-        "Picked from the suggestions"
-        if score is None
-        else f"Match {score:.0f}% · picked from the suggestions"
-    )
-    return Card(
-        title=shorten(entry.title, 256),
-        description=entry.answer,
-        fields=(Field("Source", sources_text(entry)),),
-        footer=footer,
-        entry_id=entry.id,
-    )
 
 
 def alternative_options(
@@ -153,74 +135,21 @@ class VoteButton(
         # Acknowledge before touching the database: a write may wait for SQLite's lock longer than the 3 s
         # Discord gives; the first follow-up then takes the place of the "thinking…" message.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = app_of(interaction.client)
-        record = await bot.storage.answer(message.id)
-        entry_id = self.entry_id or (record.entry_id if record is not None else None)
-        if entry_id is None:
-            await send_ephemeral(interaction, text_embed("Can't rate this", "I no longer know which answer this was."))
-            return
-        knowledge = snapshot(bot).knowledge
-        entry = knowledge.entry(entry_id)
-        # The custom_id is whatever the client sends: an id that is neither an entry nor the answer stored for
-        # this message (an entry removed since) was never shown, so nothing is stored for it.
-        if entry is None and (record is None or record.entry_id != entry_id):
-            raise BadInput("That button names an answer I never gave, so there is nothing to rate.")
-        await bot.storage.record_vote(
+        outcome = await app_of(interaction.client).conversation.vote(
             message_id=message.id,
             user_id=interaction.user.id,
-            entry_id=entry_id,
-            helpful=self.helpful,
-            guild_id=interaction.guild_id,
-        )
-        count(bot, "votes_helpful" if self.helpful else "votes_not_helpful")
-        if self.helpful:
-            await send_ephemeral(
-                interaction, text_embed("Thanks!", "Glad it helped. Your vote is noted.", colour=COLOUR_ANSWER)
-            )
-            return
-        # An answer past the retention period has forgotten its question; the entry's title stands in.
-        question = record.query if record is not None and record.query else (entry.title if entry else entry_id)
-        await bot.storage.record_miss(
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
-            text=question,
-            reason="downvoted",
-            entry_id=entry_id,
-            score=None,
+            helpful=self.helpful,
+            entry_id=self.entry_id,
+            offered_ids=switcher_entry_ids(message),
         )
-        # The other suggestions for this question (the switcher's, else the stored ones); failing those,
-        # the entries the answer points to.
-        candidate_ids = [s for s in switcher_entry_ids(message) if s != entry_id]
-        if not candidate_ids and record is not None:
-            candidate_ids = [s for s in record.suggestions if s != entry_id]
-        if not candidate_ids and entry is not None:
-            candidate_ids = list(entry.related)
-        others = [(e, None) for cid in candidate_ids if (e := knowledge.entry(cid)) is not None]
-        if not others:
-            await send_ephemeral(
-                interaction,
-                text_embed(
-                    "Thanks for telling me",
-                    "Noted for the people who maintain my answers. Try `/ask` with the exact error text, "
-                    "or ask in the help channel.",
-                    colour=COLOUR_UNSURE,
-                ),
-            )
-            return
-        listing = "\n".join(f"• **{e.title}**" for e, _ in others[:MAX_SELECT_OPTIONS])
-        embed = card_embed(
-            Card(
-                title="Thanks for telling me",
-                description=shorten(
-                    "Noted for the people who maintain my answers. One of these may fit better — "
-                    "pick one to read it here:\n" + listing,
-                    FIELD_VALUE_LIMIT * 4,
-                ),
-            ),
-            colour=COLOUR_UNSURE,
+        view = (
+            answer_view(entry_id=None, owner_id=interaction.user.id, alternatives=outcome.others)
+            if outcome.others
+            else None
         )
-        view = answer_view(entry_id=None, owner_id=interaction.user.id, alternatives=others)
-        await send_ephemeral(interaction, embed, view=view)
+        await send_ephemeral(interaction, card_embed(outcome.card), view=view)
 
 
 class AlternativesSelect(
@@ -265,7 +194,7 @@ class AlternativesSelect(
                 interaction, text_embed("Answer gone", "That answer was removed from the knowledge base since.")
             )
             return
-        embed = card_embed(picked_card(entry, score), colour=COLOUR_ANSWER)
+        embed = card_embed(picked_card(entry, score))
         if interaction.user.id != self.owner_id:
             # Someone else's answer stays as it is; the reader gets the pick privately, with its own buttons.
             await send_ephemeral(interaction, embed, view=answer_view(entry_id=entry.id))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.cli import main as cli_main
-from tests.e2e.cogs_helpers import embed, pick_question, shown_entry, switcher, vote_ids
+from tests.e2e.cogs_helpers import embed, pick_question, shown_entry, switcher, vote_ids, votes_on
 
 AUTH_ERROR = "535 5.7.8 Username and Password not accepted"
 
@@ -48,7 +49,7 @@ async def test_ask_answers_publicly_with_switcher_and_votes(e2e):
     assert shown not in offered
     assert values[0].partition(":")[0] in offered
     await e2e.settle()
-    assert await e2e.bot.storage.vote_counts(answer.id) == (0, 1)
+    assert votes_on(e2e.bot.storage, answer.id) == (0, 1)
     worst = await e2e.bot.storage.worst_entries(world.guild.id)
     assert [(row.entry_id, row.not_helpful) for row in worst] == [(shown, 1)]
 
@@ -123,7 +124,8 @@ async def test_the_posted_answer_is_the_text_guidenest_ask_prints(e2e, capsys, m
     """`guidenest ask --json` promises `answer` is exactly what the bot posts: for /ask and for a mention."""
     monkeypatch.chdir(tmp_path)  # no .env: the command line reads the same shipped knowledge as the bot
     question = "which smtp port should I use"
-    assert cli_main(["ask", "--json", question]) == 0
+    # In a thread, as from a shell: the command line runs its own event loop, and this test is inside one.
+    assert await asyncio.to_thread(cli_main, ["ask", "--json", question]) == 0
     printed = json.loads(capsys.readouterr().out)["match"]
 
     by_command = await (await e2e.slash("ask", question=question)).reply()
