@@ -386,7 +386,7 @@ class Conversation:
             return await self._by_command(incoming, question, result)
         if not result.confident or result.best is None:
             return await self._unsure(incoming, trigger, rules, question, result)
-        return self._confident(incoming, trigger, rules, question, result)
+        return self._confident(incoming, trigger, rules, question, result, best=result.best)
 
     def _nothing_to_look_up(self, trigger: Trigger) -> Decision:
         if trigger is Trigger.COMMAND:
@@ -443,10 +443,15 @@ class Conversation:
         )
 
     def _confident(
-        self, incoming: Incoming, trigger: Trigger, rules: AnswerRules, question: str, result: MatchResult
+        self,
+        incoming: Incoming,
+        trigger: Trigger,
+        rules: AnswerRules,
+        question: str,
+        result: MatchResult,
+        *,
+        best: Scored,
     ) -> Decision:
-        best = result.best
-        assert best is not None  # checked by the caller; kept for the type checker
         entry = best.entry
         earlier = self.throttle.cooling_answer(incoming.channel_id, entry.id)
         if earlier is not None:

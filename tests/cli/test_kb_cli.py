@@ -6,13 +6,15 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
+import bot
 from bot.cli import main
 from tests.knowledge.conftest import WriteKB, entry_text
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
 
 
 def test_check_passes_on_shipped_knowledge(capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,3 +112,10 @@ def test_a_command_without_its_action_prints_its_help(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "usage: guidenest kb" in out
     assert "check" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as leaving:
+        main(["--version"])
+    assert leaving.value.code == 0
+    assert capsys.readouterr().out == f"guidenest {bot.__version__}\n"
