@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from bot.cards.answers import entry_card
 from bot.cli.common import load_service
-from bot.cli.lookup import port_reply, provider_reply
+from bot.cli.lookup import port_lookup_card, provider_lookup_card
 from bot.conversation import (
     Conversation,
     Incoming,
@@ -110,9 +110,9 @@ class Console:
         if name == "/help":
             return Said(text=CHAT_HELP)
         if name == "/port":
-            return Said(text=port_reply(knowledge, rest.strip()))
+            return Said(card=port_lookup_card(knowledge, rest.strip()))
         if name == "/provider":
-            return Said(text=provider_reply(knowledge, rest.strip()))
+            return Said(card=provider_lookup_card(knowledge, rest.strip()))
         if name == "/entry":
             return self._entry(rest.strip())
         if _COMMAND_WORD.fullmatch(command):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from bot.cards.lookups import no_provider_card, port_card, provider_card
-from bot.cards.output import print_card, render_for
+from bot.cards.output import print_card
 from bot.cli.common import load_service, print_json
 from bot.matching.lookup import ProviderLookup, find_ports, lookup_provider
 
@@ -40,16 +39,17 @@ def register(subcommands: Any) -> None:
     provider.set_defaults(handler=run_provider)
 
 
-def port_reply(knowledge: KnowledgeBase, query: str) -> str:
-    """The port card as standard output shows it (the console's replies are printed there)."""
-    return render_for(sys.stdout)(port_card(find_ports(knowledge, query), query))
+def port_lookup_card(knowledge: KnowledgeBase, query: str) -> Card:
+    """The card for `guidenest port QUERY` and the console's `/port QUERY`."""
+    return port_card(find_ports(knowledge, query), query)
 
 
 DISCOVER = "guidenest discover {domain}"
 
 
-def provider_reply(knowledge: KnowledgeBase, name: str) -> str:
-    return render_for(sys.stdout)(_provider_card(lookup_provider(knowledge, name)))
+def provider_lookup_card(knowledge: KnowledgeBase, name: str) -> Card:
+    """The card for `guidenest provider NAME` and the console's `/provider NAME`."""
+    return _provider_card(lookup_provider(knowledge, name))
 
 
 def _provider_card(found: ProviderLookup) -> Card:
