@@ -7,10 +7,8 @@ import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import load_service, print_json
-from bot.conversation import Conversation, Incoming, NothingRecorded, Reply, effective_rules
-from bot.metrics import Metrics
-from bot.settings import Confidence
+from bot.cli.common import add_level_option, console_conversation, level_of, load_service, print_json
+from bot.conversation import Incoming, Reply, effective_rules
 
 if TYPE_CHECKING:
     import argparse
@@ -27,12 +25,7 @@ def register(subcommands: Any) -> None:
     )
     ask.add_argument("question", nargs="?", help="the question or error text; omit to read lines from stdin")
     ask.add_argument("--json", action="store_true", help="JSON (JSON Lines when reading stdin)")
-    ask.add_argument(
-        "--level",
-        choices=[level.value for level in Confidence],
-        default=None,
-        help="how sure the matcher must be to call an answer confident (default: GUIDENEST_DEFAULT_CONFIDENCE)",
-    )
+    add_level_option(ask)
     ask.set_defaults(handler=run_ask)
 
 
@@ -80,11 +73,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     service = load_service(settings)
     if service is None:
         return 1
-    rules = effective_rules(settings)
-    if args.level:
-        rules = dataclasses.replace(rules, confidence=Confidence(args.level))
+    rules = dataclasses.replace(effective_rules(settings), confidence=level_of(args, settings))
     # Asked by command, as /ask is: the same decision, the same card; nothing is stored.
-    conversation = Conversation(lambda: service.current, NothingRecorded(), Metrics())
+    conversation = console_conversation(service)
     with asyncio.Runner() as runner:
         for question in questions:
             incoming = Incoming(text=question, author_id=0, channel_id=0, command=True)

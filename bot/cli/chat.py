@@ -17,20 +17,16 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 
 from bot.cards.answers import entry_card
-from bot.cli.common import load_service
+from bot.cli.common import add_level_option, console_conversation, level_of, load_service
 from bot.cli.lookup import port_lookup_card, provider_lookup_card
 from bot.conversation import (
-    Conversation,
     Incoming,
-    NothingRecorded,
     Reply,
     ReplyKind,
     Silence,
     Silent,
     effective_rules,
 )
-from bot.metrics import Metrics
-from bot.settings import Confidence
 
 if TYPE_CHECKING:
     import argparse
@@ -40,7 +36,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.document import Document
 
     from bot.knowledge.service import KnowledgeService
-    from bot.settings import Settings
+    from bot.settings import Confidence, Settings
 
 # The console is one member in one channel (or a direct message) of its own.
 CONSOLE_USER = 1
@@ -87,7 +83,7 @@ class Console:
 
     def __init__(self, service: KnowledgeService, settings: Settings, level: Confidence, where: str) -> None:
         self.service = service
-        self.conversation = Conversation(lambda: service.current, NothingRecorded(), Metrics())
+        self.conversation = console_conversation(service)
         rules = effective_rules(settings)
         # "channel": as a message in a help channel the bot watches; "mention": as a message that mentions it.
         channels = frozenset({CONSOLE_CHANNEL}) if where == "channel" else frozenset()
@@ -181,12 +177,7 @@ def register(subcommands: Any) -> None:
         description="Type a question or paste an error or a log (a paste is one question). "
         "/port QUERY, /provider NAME, /entry ID, /help, /quit.",
     )
-    chat.add_argument(
-        "--level",
-        choices=[level.value for level in Confidence],
-        default=None,
-        help="how sure the matcher must be to call an answer confident (default: GUIDENEST_DEFAULT_CONFIDENCE)",
-    )
+    add_level_option(chat)
     chat.add_argument(
         "--as",
         dest="where",
@@ -204,8 +195,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     service = load_service(settings)
     if service is None:
         return 1
-    level = Confidence(args.level) if args.level else settings.default_confidence
-    console = Console(service, settings, level, args.where)
+    console = Console(service, settings, level_of(args, settings), args.where)
     entries = len(service.current.knowledge.entries)
     print(f"Guide Nest — {entries} answers on email setup. /help for commands, /quit to leave.")
     if sys.stdin.isatty() and sys.stdout.isatty():

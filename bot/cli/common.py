@@ -6,8 +6,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from bot.conversation import Conversation, NothingRecorded
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.knowledge.service import KnowledgeService
+from bot.metrics import Metrics
+from bot.settings import Confidence
 
 if TYPE_CHECKING:
     import argparse
@@ -62,3 +65,23 @@ def print_json(value: Any, *, lines: bool = False) -> None:
         print(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
     else:
         print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def add_level_option(parser: argparse.ArgumentParser) -> None:
+    """`--level`, for the commands that answer questions (`ask`, `chat`)."""
+    parser.add_argument(
+        "--level",
+        choices=[level.value for level in Confidence],
+        default=None,
+        help="how sure the matcher must be to call an answer confident (default: GUIDENEST_DEFAULT_CONFIDENCE)",
+    )
+
+
+def level_of(args: argparse.Namespace, settings: Settings) -> Confidence:
+    return Confidence(args.level) if args.level else settings.default_confidence
+
+
+def console_conversation(service: KnowledgeService) -> Conversation:
+    """The bot's conversation over the knowledge in use, recording nothing: questions typed on a terminal are
+    not a community's misses."""
+    return Conversation(lambda: service.current, NothingRecorded(), Metrics())
