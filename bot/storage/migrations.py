@@ -83,6 +83,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX probe_audit_by_guild_at ON probe_audit (guild_id, at);
     """,
+    # 3: phrasings moderators taught for an entry (their server's matcher includes them), and the forum tag that
+    # marks a post solved when its author finds the bot's answer helpful.
+    """
+    CREATE TABLE learned_phrasing (
+        id           INTEGER PRIMARY KEY,
+        guild_id     INTEGER NOT NULL,
+        entry_id     TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        grouping_key TEXT NOT NULL,         -- as in miss: one phrasing per guild whatever its case and spacing
+        taught_by    INTEGER NOT NULL,
+        taught_at    TEXT NOT NULL,
+        UNIQUE (guild_id, grouping_key)
+    );
+    CREATE INDEX learned_phrasing_by_entry ON learned_phrasing (entry_id);
+
+    ALTER TABLE guild_config ADD COLUMN solved_tag_id INTEGER;
+    """,
 )
 
 

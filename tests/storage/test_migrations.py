@@ -54,7 +54,14 @@ async def test_database_from_migration_1_is_upgraded_and_keeps_its_data(db_path:
     old = await Storage.open(db_path, migrations=MIGRATIONS[:1])
     assert old.schema_version == 1
     await old.set_channel_enabled(7, 70, True)
-    await old.update_guild_config(7, confidence="strict", moderator_role_id=99)
+    await old.close()
+    # Written as the version-1 code wrote it: today's code reads columns that version 1 does not have.
+    with closing(sqlite3.connect(db_path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO guild_config (guild_id, confidence, moderator_role_id, updated_at)"
+            " VALUES (7, 'strict', 99, '2026-01-01T00:00:00+00:00')"
+        )
+    old = await Storage.open(db_path, migrations=MIGRATIONS[:1])
     await old.record_answer(
         message_id=1000, guild_id=7, channel_id=70, entry_id="smtp-535", query="535 5.7.8", suggestions=["a"]
     )
