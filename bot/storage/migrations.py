@@ -98,7 +98,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX learned_phrasing_by_entry ON learned_phrasing (entry_id);
 
-    ALTER TABLE guild_config ADD COLUMN solved_tag_id INTEGER;
+    ALTER TABLE guild_config ADD COLUMN solved_tag TEXT;          -- a tag name: each forum has its own tag ids
     """,
 )
 

@@ -22,7 +22,7 @@ class GuildConfig:
     user_rate_limit: int | None = None
     moderator_role_id: int | None = None
     mailsettings_public: bool = False
-    solved_tag_id: int | None = None  # the forum tag applied when a post's author votes 👍 on the bot's answer
+    solved_tag: str | None = None  # the forum tag (by name) applied when a post's author votes 👍 on the bot's answer
 
     def channel_enabled(self, channel_id: int) -> bool:
         return channel_id in self.enabled_channels

@@ -330,7 +330,7 @@ class Storage:
         async with self._transaction(write=False) as db:
             cursor = await db.execute(
                 "SELECT confidence, answer_cooldown_seconds, user_rate_limit, moderator_role_id,"
-                " mailsettings_public, solved_tag_id FROM guild_config WHERE guild_id = ?",
+                " mailsettings_public, solved_tag FROM guild_config WHERE guild_id = ?",
                 (guild_id,),
             )
             row = await cursor.fetchone()
@@ -340,7 +340,7 @@ class Storage:
             channels = frozenset(int(channel_id) for (channel_id,) in await cursor.fetchall())
         if row is None:
             return GuildConfig(guild_id=guild_id, enabled_channels=channels)
-        confidence, cooldown, rate_limit, role_id, mailsettings_public, solved_tag_id = row
+        confidence, cooldown, rate_limit, role_id, mailsettings_public, solved_tag = row
         return GuildConfig(
             guild_id=guild_id,
             enabled_channels=channels,
@@ -349,7 +349,7 @@ class Storage:
             user_rate_limit=int(rate_limit) if rate_limit is not None else None,
             moderator_role_id=int(role_id) if role_id is not None else None,
             mailsettings_public=bool(mailsettings_public),
-            solved_tag_id=int(solved_tag_id) if solved_tag_id is not None else None,
+            solved_tag=solved_tag,
         )
 
     async def set_channel_enabled(self, guild_id: int, channel_id: int, enabled: bool) -> None:
@@ -374,7 +374,7 @@ class Storage:
         user_rate_limit: int | _Unset | None = _UNSET,
         moderator_role_id: int | _Unset | None = _UNSET,
         mailsettings_public: bool | _Unset = _UNSET,
-        solved_tag_id: int | _Unset | None = _UNSET,
+        solved_tag: str | _Unset | None = _UNSET,
     ) -> GuildConfig:
         """Change only the keywords given; `None` puts a setting back to the bot-wide default."""
         changes: dict[str, Any] = {}
@@ -394,8 +394,8 @@ class Storage:
             changes["moderator_role_id"] = moderator_role_id
         if not isinstance(mailsettings_public, _Unset):
             changes["mailsettings_public"] = int(bool(mailsettings_public))
-        if not isinstance(solved_tag_id, _Unset):
-            changes["solved_tag_id"] = solved_tag_id
+        if not isinstance(solved_tag, _Unset):
+            changes["solved_tag"] = solved_tag
         if changes:
             columns = [*changes, "updated_at"]
             values = [*changes.values(), self._now()]
