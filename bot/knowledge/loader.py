@@ -18,11 +18,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import fuzz, utils
 
-from bot.knowledge.model import Entry, KnowledgeBase, PortRow, Provider, ServerSetting, Source
+from bot.knowledge.model import Entry, Example, KnowledgeBase, PortRow, Provider, ServerSetting, Source
 from bot.knowledge.schema import (
     ID_PATTERN,
     KNOWLEDGE_ERROR,
     MAX_TITLE,
+    ExampleFields,
     FrontMatter,
     PortFields,
     ProviderFields,
@@ -51,6 +52,7 @@ __all__ = [
 ENTRY_DIR = "entries"
 PORTS_FILE = "ports.yaml"
 PROVIDERS_FILE = "providers.yaml"
+EXAMPLES_DIR = "examples"  # optional: labelled real messages for the re-ranker
 
 MAX_ANSWER = 4096  # a Discord embed description
 ADVISED_ANSWER = 1200  # longer answers get read less; a warning, not an error
@@ -500,6 +502,24 @@ def _read_table(path: Path, problems: list[Problem]) -> tuple[_Document, list[An
     return doc, doc.data
 
 
+def _validate_row(
+    model: type[_M],
+    raw: Any,
+    i: int,
+    *,
+    doc: _Document,
+    path: Path,
+    entry_ids: set[str],
+    problems: list[Problem],
+    noun: str = "row",
+) -> _M | None:
+    """Row `i` of a table checked against `model`; its problems are reported at their own lines."""
+    return _validate(
+        model, raw, at=(i,), doc=doc, path=path, problems=problems, context={"entry_ids": entry_ids},
+        whole=f"{noun} {i + 1}",
+    )
+
+
 def _read_ports(path: Path, entry_ids: set[str], problems: list[Problem]) -> tuple[PortRow, ...]:
     table = _read_table(path, problems)
     if table is None:
@@ -509,16 +529,7 @@ def _read_ports(path: Path, entry_ids: set[str], problems: list[Problem]) -> tup
     failed = False
     seen: set[tuple[str, int, str]] = set()
     for i, raw in enumerate(rows):
-        fields = _validate(
-            PortFields,
-            raw,
-            at=(i,),
-            doc=doc,
-            path=path,
-            problems=problems,
-            context={"entry_ids": entry_ids},
-            whole=f"row {i + 1}",
-        )
+        fields = _validate_row(PortFields, raw, i, doc=doc, path=path, entry_ids=entry_ids, problems=problems)
         if fields is None:
             failed = True
             continue
@@ -557,16 +568,7 @@ def _read_providers(path: Path, entry_ids: set[str], problems: list[Problem]) ->
     failed = False
     names: dict[str, str] = {}
     for i, raw in enumerate(rows):
-        fields = _validate(
-            ProviderFields,
-            raw,
-            at=(i,),
-            doc=doc,
-            path=path,
-            problems=problems,
-            context={"entry_ids": entry_ids},
-            whole=f"row {i + 1}",
-        )
+        fields = _validate_row(ProviderFields, raw, i, doc=doc, path=path, entry_ids=entry_ids, problems=problems)
         # Names are compared for every row, valid or not: a copied row shows both of its problems at once.
         for where, name in _provider_names(raw):
             key = dedup_key(name)
@@ -600,6 +602,29 @@ def _read_providers(path: Path, entry_ids: set[str], problems: list[Problem]) ->
         )
         result.append(provider)
     return () if failed else tuple(result)
+
+
+def _read_examples(folder: Path, entry_ids: set[str], problems: list[Problem]) -> tuple[Example, ...]:
+    """Every examples/*.yaml file's rows; a file with an error adds none of its rows."""
+    result: list[Example] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+        table = _read_table(path, problems)
+        if table is None:
+            continue
+        doc, rows = table
+        rows_of_file: list[Example] = []
+        failed = False
+        for i, raw in enumerate(rows):
+            fields = _validate_row(
+                ExampleFields, raw, i, doc=doc, path=path, entry_ids=entry_ids, problems=problems, noun="example"
+            )
+            if fields is None:
+                failed = True
+                continue
+            rows_of_file.append(Example(text=fields.text, entry=fields.entry))
+        if not failed:
+            result.extend(rows_of_file)
+    return tuple(result)
 
 
 # --- The whole knowledge base -------------------------------------------------------------------------------
@@ -641,11 +666,13 @@ def check_knowledge(
     _check_dates(read, today or dt.datetime.now(tz=dt.UTC).date(), problems)
     ports = _read_ports(root / PORTS_FILE, entry_ids, problems)
     providers = _read_providers(root / PROVIDERS_FILE, entry_ids, problems)
+    examples = _read_examples(root / EXAMPLES_DIR, entry_ids, problems)
     problems.sort(key=lambda p: (str(p.path), p.line))
     if any(p.severity == "error" for p in problems):
         return None, problems
     entries: Mapping[str, Entry] = {item.entry.id: item.entry for item in read}
-    return KnowledgeBase(entries=entries, ports=ports, providers=providers, root=root), problems
+    knowledge = KnowledgeBase(entries=entries, ports=ports, providers=providers, examples=examples, root=root)
+    return knowledge, problems
 
 
 def load_knowledge(root: Path) -> KnowledgeBase:

@@ -82,10 +82,19 @@ class Provider:
 
 
 @dataclass(frozen=True, slots=True)
+class Example:
+    """A real message and the entry that answers it, or None when the knowledge must leave it alone."""
+
+    text: str
+    entry: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     entries: Mapping[str, Entry]
     ports: tuple[PortRow, ...] = ()
     providers: tuple[Provider, ...] = ()
+    examples: tuple[Example, ...] = ()  # what the re-ranker learns from, beside the entries' phrasings
     root: Path = field(default_factory=Path)
 
     def entry(self, entry_id: str) -> Entry | None:

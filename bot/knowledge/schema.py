@@ -187,3 +187,15 @@ class ProviderFields(_Record):
     entry: EntryRef
     source: Url
     settings_from: SettingsFrom
+
+
+# --- Examples: examples/*.yaml, real messages and which entry answers them ----------------------------------
+
+MAX_EXAMPLE = 20_000  # a post with its pasted log; longer is not an example anyone will read
+
+
+class ExampleFields(_Record):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EXAMPLE)]
+    entry: EntryRef | None  # null: a message the knowledge does not answer (another tool's error, chatter)
+    source: Annotated[str | None, PlainValidator(_http_url_or_null)] = None
+

@@ -18,14 +18,17 @@ How a message is scored (the index behind it, `bot.matching.index.Index`, is bui
 6. `confident` is a calibrated model of "the best entry is right" (`tuning.answer_probability`, fitted by
    benchmarks/matcher_calibrate.py) over the evidence in `_Evidence`; text about SSH, databases, games or
    websites is never answered unasked, however well its words match.
+7. The re-ranker (reranker.py, a classifier trained on the phrasings and on labelled real messages) reads the
+   message again: its best entry goes first unless a phrasing is in the message word for word, and its certainty
+   is a second reason to answer unasked (`Level.certainty`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -33,6 +36,7 @@ from rapidfuzz import fuzz, process
 from bot.matching.analyzer import Terms, stem
 from bot.matching.index import Index
 from bot.matching.normalize import normalize
+from bot.matching.reranker import Reranker
 from bot.matching.tuning import (
     BARE_CODE_DISCOUNT,
     BODY_CAP,
@@ -57,6 +61,9 @@ from bot.matching.tuning import (
     REFINE_ENTRIES,
     REFINE_PHRASES,
     REFINE_REACH,
+    RERANK_KEEP_LEXICAL,
+    RERANK_SCORE_SCALE,
+    RERANK_VETO,
     SEED_POSTINGS,
     SHARED_CODE_SCORE,
     SHORT_MESSAGE,
@@ -107,6 +114,25 @@ class MatchResult:
         if self.ranked:
             return self.ranked[1 : 1 + MAX_SUGGESTIONS]
         return self.near[:MAX_SUGGESTIONS]
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """What `Matcher.read` found: the entries best first, and the two reasons the bot may have to answer unasked."""
+
+    scored: list[Scored]
+    probability: float  # the answer model's probability that the lexical reading's best entry is right
+    lexical_counts: bool  # that probability may decide: it is about the best entry, and the re-ranker agrees it is
+    # about something the knowledge answers
+    certainty: float | None  # the re-ranker's certainty in the best entry, when it read the message
+    may_answer: bool  # not another service's problem, not one everyday word
+
+    def confident(self, level: Level) -> bool:
+        if not self.scored or not self.may_answer:
+            return False
+        if self.lexical_counts and self.probability >= level.probability:
+            return True
+        return self.certainty is not None and self.certainty >= level.certainty
 
 
 class Explanation(TypedDict):
@@ -207,11 +233,23 @@ def _leading(values: FloatArray, ids: IntArray, count: int) -> list[int]:
     return sorted(positions.tolist(), key=lambda i: (-values[i], ids[i]))[:count]
 
 
+# `Matcher(knowledge)` trains its own re-ranker; pass one to share it, or None to match lexically only.
+TRAIN: Literal["train"] = "train"
+
+
 class Matcher:
     """An index over one knowledge base. Immutable once built: a reload builds a new Matcher to swap in."""
 
-    def __init__(self, knowledge: KnowledgeBase) -> None:
+    def __init__(self, knowledge: KnowledgeBase, *, reranker: Reranker | Literal["train"] | None = TRAIN) -> None:
         self._index = Index(knowledge)
+        # Shared by the matchers of one knowledge base that differ only in a few phrasings (a server's learned
+        # ones): training takes seconds, and a taught phrasing is matched word for word by the lexical reading.
+        self._reranker = Reranker.train(knowledge) if reranker == TRAIN else reranker
+        self._by_id = {entry.id: entry for entry in self._index.entries}
+
+    @property
+    def reranker(self) -> Reranker | None:
+        return self._reranker
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -462,20 +500,43 @@ class Matcher:
 
     def match(self, text: str, *, level: Confidence = Confidence.NORMAL, limit: int = 5) -> MatchResult:
         """Rank the entries for `text` and decide whether the bot may answer it unasked at `level`."""
-        scored, evidence = self._ranked(text, keep=max(limit, NEAR_SUGGESTIONS))
+        readings = self.read(text, keep=max(limit, NEAR_SUGGESTIONS))
+        scored = readings.scored
         ranked = tuple(s for s in scored if s.score >= FLOOR)[: max(limit, 1)]
         near = () if ranked else tuple(s for s in scored if s.score >= NEAR_FLOOR)[:NEAR_SUGGESTIONS]
-        confident = bool(scored) and self._confident(evidence, LEVELS[Confidence(level)])
+        confident = readings.confident(LEVELS[Confidence(level)])
         return MatchResult(query=text, ranked=ranked, confident=confident, near=near)
 
-    @staticmethod
-    def _confident(evidence: _Evidence, level: Level) -> bool:
+    def read(self, text: str, keep: int = MAX_SUGGESTIONS + 1) -> Readings:
+        """Both readings of `text`: the entries best first and what the decision to answer unasked rests on."""
+        scored, evidence = self._ranked(text, keep=keep)
         terms = evidence.terms
-        if terms.off_signals > terms.mail_signals:
-            return False  # SSH, databases, games, websites: not ours to answer unasked
-        if not terms.mail_signals and len(terms.terms) < 2:
-            return False  # one everyday word ("test")
-        return answer_probability(evidence.features()) >= level.probability
+        may_answer = terms.off_signals <= terms.mail_signals and (bool(terms.mail_signals) or len(terms.terms) >= 2)
+        lexical = Readings(scored, answer_probability(evidence.features()) if scored else 0.0, True, None, may_answer)
+        if self._reranker is None:
+            return lexical
+        reading = self._reranker.read(text)
+        pick = reading.best
+        if pick is None or pick not in self._by_id:
+            return lexical
+        lexical_best = scored[0].entry.id if scored else None
+        if lexical_best is not None and evidence.words >= VERBATIM_WORDS:
+            return lexical  # one of its phrasings (an error text, a taught question) is in the message
+        certainty = reading.certainty
+        if lexical.probability >= RERANK_KEEP_LEXICAL:
+            return replace(lexical, certainty=certainty if pick == lexical_best else None)  # this sure keeps its entry
+        # The re-ranker reading the message as one the knowledge does not answer holds back the lexical answer.
+        unanswered = certainty < RERANK_VETO
+        if pick == lexical_best:
+            return replace(lexical, certainty=certainty, lexical_counts=not unanswered)
+        scores = {s.entry.id: s.score for s in scored}
+        if certainty <= 0 and scores.get(pick, 0.0) < FLOOR:
+            return replace(lexical, lexical_counts=not unanswered)  # nothing stands behind the re-ranker's pick
+        # Its certainty on the lexical 0-100 scale: 0 (as likely as "not answered") is the listing floor.
+        rescored = round(min(100.0, max(scores.get(pick, 0.0), FLOOR + RERANK_SCORE_SCALE * certainty)), 1)
+        reordered = [Scored(self._by_id[pick], rescored), *(s for s in scored if s.entry.id != pick)]
+        # The lexical probability was about another entry: only the re-ranker's certainty speaks for this one.
+        return Readings(reordered, lexical.probability, False, certainty, may_answer)
 
     def explain(self, text: str) -> Explanation:
         """The leading entries for `text` and the features the answer model reads for the best one: what

@@ -66,13 +66,25 @@ def answer_probability(features: tuple[float, ...]) -> float:
 @dataclass(frozen=True, slots=True)
 class Level:
     probability: float  # the answer probability the bot needs to answer unasked
+    # … or the re-ranker's certainty (its best entry's decision value above "not answered") it needs, when the
+    # lexical reading is not sure or names another entry. Set by benchmarks/matcher_rerank.py.
+    certainty: float
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930),
-    Confidence.NORMAL: Level(probability=0.685),
-    Confidence.RELAXED: Level(probability=0.605),
+    Confidence.STRICT: Level(probability=0.930, certainty=0.9),
+    Confidence.NORMAL: Level(probability=0.685, certainty=0.8),
+    Confidence.RELAXED: Level(probability=0.605, certainty=0.7),
 }
+
+# --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
+RERANK_C = 0.5  # the SVM's regularisation: lower generalises more, higher fits the phrasings closer
+RERANK_MAX_ENTRIES = 2_000  # larger knowledge bases are matched lexically only (weights grow as entries times features)
+RERANK_MAX_TEXT = 8_000  # characters of a message the re-ranker reads (a long paste is mostly log)
+RERANK_NONE_FLOOR = -1.0  # "not answered" counts at least this much against the best entry
+RERANK_KEEP_LEXICAL = 0.93  # a lexical answer probability this high keeps its entry first whatever the re-ranker says
+RERANK_VETO = 0.0  # below this certainty the re-ranker reads "not answered", which holds back a lexical answer
+RERANK_SCORE_SCALE = 25.0  # points of the 0-100 match score per unit of the re-ranker's certainty above 0
 
 # --- Reading a message in parts -----------------------------------------------------------------------------------
 TITLE_LENGTH = 160  # a first line up to this long, above more text, is read as the post's title

@@ -105,3 +105,26 @@ def test_duplicate_ask_the_other_way_round(shipped_copy: Path) -> None:
         (f"knowledge/entries/smtp-ports.md:{added_at}: asks: 'imap port?' is also in imap-ports.md:{where} (asks); "
         "one phrasing must lead to one answer")
     ]
+
+
+def test_an_example_naming_no_entry_is_one_error_at_its_line(shipped_copy: Path) -> None:
+    path = shipped_copy / "examples" / "messages.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first_row = next(i for i, line in enumerate(lines) if line.startswith("- "))
+    lines.insert(first_row, "- entry: no-such-entry\n  text: my mail is broken\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    knowledge, problems = check_knowledge(shipped_copy)
+    assert knowledge is None
+    errors = [p.format(shipped_copy) for p in problems if p.severity == "error"]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"knowledge/examples/messages.yaml:{first_row + 1}:"), errors
+    assert "no entry with id 'no-such-entry'" in errors[0]
+
+
+def test_an_example_without_text_is_an_error(shipped_copy: Path) -> None:
+    path = shipped_copy / "examples" / "extra.yaml"
+    path.write_text("- entry: null\n  text: ''\n", encoding="utf-8")
+    _, problems = check_knowledge(shipped_copy)
+    errors = [p.format(shipped_copy) for p in problems if p.severity == "error"]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("knowledge/examples/extra.yaml:"), errors

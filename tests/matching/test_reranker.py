@@ -1,0 +1,96 @@
+"""The re-ranker: what it learns from, how the matcher uses it, and when there is none."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from bot.knowledge.model import Example
+from bot.matching.matcher import Matcher
+from bot.matching.reranker import NOT_ANSWERED, Reranker, training_rows
+from bot.matching.tuning import LEVELS, RERANK_MAX_ENTRIES
+from bot.settings import Confidence
+
+if TYPE_CHECKING:
+    from bot.knowledge.model import KnowledgeBase
+
+# Symptoms in people's words, none of whose wording the fixture's phrasings hold.
+_EXAMPLES = (
+    Example("the app keeps saying my password is wrong but it is right", "auth-failed-535"),
+    Example("it refuses my login every time even though I typed it correctly", "auth-failed-535"),
+    Example("npm install fails with self signed certificate in certificate chain", None),
+    Example("my minecraft server says connection timed out", None),
+    Example("lol same here", None),
+)
+
+
+def _with_examples(knowledge: KnowledgeBase, examples: tuple[Example, ...]) -> KnowledgeBase:
+    return dataclasses.replace(knowledge, examples=examples)
+
+
+def test_no_reranker_without_examples_of_what_to_leave_alone(fixture_kb: KnowledgeBase) -> None:
+    assert fixture_kb.examples == ()
+    assert Reranker.train(fixture_kb) is None
+    assert Matcher(fixture_kb).reranker is None
+    only_answers = _with_examples(fixture_kb, _EXAMPLES[:2])
+    assert Reranker.train(only_answers) is None
+
+
+def test_training_rows_hold_every_phrasing_and_the_examples(fixture_kb: KnowledgeBase) -> None:
+    knowledge = _with_examples(fixture_kb, _EXAMPLES)
+    texts, labels = training_rows(knowledge)
+    phrasings = sum(1 + len(e.asks) + len(e.errors) for e in fixture_kb.entries.values())
+    assert len(texts) == phrasings + len(_EXAMPLES)
+    assert labels[-1] == NOT_ANSWERED
+    assert labels[phrasings] == "auth-failed-535"
+    # An example naming an entry the knowledge no longer has is skipped, not learned as something else.
+    stale = _with_examples(fixture_kb, (*_EXAMPLES, Example("text", "gone-entry")))
+    assert len(training_rows(stale)[0]) == len(texts)
+
+
+def test_the_reranker_learns_from_examples(fixture_kb: KnowledgeBase) -> None:
+    assert "auth-failed-535" in fixture_kb.entries
+    reranker = Reranker.train(_with_examples(fixture_kb, _EXAMPLES))
+    assert reranker is not None
+    assert reranker.entries == len(fixture_kb.entries)
+    reading = reranker.read("it keeps refusing my password although it is correct")
+    assert reading.best == "auth-failed-535"
+    assert reading.certainty > 0
+    unrelated = reranker.read("npm install self signed certificate in certificate chain error")
+    assert unrelated.not_answered > unrelated.ranked[0][1]
+    assert unrelated.certainty < 0
+
+
+def test_a_shared_reranker_and_none(fixture_kb: KnowledgeBase) -> None:
+    knowledge = _with_examples(fixture_kb, _EXAMPLES)
+    trained = Matcher(knowledge)
+    assert trained.reranker is not None
+    shared = Matcher(knowledge, reranker=trained.reranker)
+    assert shared.reranker is trained.reranker
+    assert Matcher(knowledge, reranker=None).reranker is None
+
+
+def test_too_large_a_knowledge_base_is_matched_lexically(fixture_kb: KnowledgeBase) -> None:
+    entry = next(iter(fixture_kb.entries.values()))
+    many = {f"e{i}": dataclasses.replace(entry, id=f"e{i}") for i in range(RERANK_MAX_ENTRIES + 1)}
+    assert Reranker.train(dataclasses.replace(fixture_kb, entries=many, examples=_EXAMPLES)) is None
+
+
+def test_the_shipped_matcher_reads_symptoms_and_keeps_verbatim_errors(
+    shipped_kb: KnowledgeBase, shipped_matcher: Matcher
+) -> None:
+    assert shipped_matcher.reranker is not None
+    lexical = Matcher(shipped_kb, reranker=None)
+    # Described, not named.
+    symptom = "my sent mails vanish from the sent folder on my phone"
+    assert shipped_matcher.match(symptom).best.entry.id == "sent-not-saved"  # type: ignore[union-attr]
+    # A pasted error that is one of the phrasings word for word stays with the lexical reading.
+    pasted = "535 5.7.8 Username and Password not accepted"
+    assert shipped_matcher.match(pasted).best == lexical.match(pasted).best
+    assert shipped_matcher.match(pasted).confident
+    # Other tools' errors and chatter stay unanswered.
+    for text in ("npm ERR! self signed certificate in certificate chain", "thanks all, have a good one"):
+        assert not shipped_matcher.match(text, level=Confidence.RELAXED).confident
+    assert LEVELS[Confidence.STRICT].certainty >= LEVELS[Confidence.NORMAL].certainty >= (
+        LEVELS[Confidence.RELAXED].certainty
+    )
