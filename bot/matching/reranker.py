@@ -15,6 +15,7 @@ beyond which its weights (entries times features) would outgrow the index they s
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ import numpy as np
 from bot.matching.tuning import RERANK_C, RERANK_MAX_ENTRIES, RERANK_MAX_TEXT, RERANK_NONE_FLOOR
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     import numpy.typing as npt
 
@@ -70,9 +71,35 @@ def training_rows(
     return texts, labels
 
 
+@dataclass(frozen=True, slots=True)
+class _Features:
+    """One of the two TF-IDF feature sets, as scikit-learn fitted it: its analyzer, vocabulary and weights.
+
+    Reading a message with them directly (instead of `transform`) gives the same numbers without building
+    sparse matrices: a few hundred microseconds instead of several milliseconds per message."""
+
+    analyze: Callable[[str], list[str]]
+    columns: dict[str, int]  # n-gram -> its row in the weight matrix
+    idf: npt.NDArray[np.float64]  # by column
+    offset: int  # where this set's rows start in the weight matrix
+
+    def add(self, text: str, weights: npt.NDArray[np.float32], values: npt.NDArray[np.float32]) -> None:
+        """Add the message's TF-IDF vector (sublinear tf, L2-normalised, as fitted) times the weights."""
+        found = Counter(column for gram in self.analyze(text) if (column := self.columns.get(gram)) is not None)
+        if not found:
+            return
+        columns = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
+        counts = np.fromiter(found.values(), dtype=np.float64, count=len(found))
+        tfidf = (1.0 + np.log(counts)) * self.idf[columns]
+        tfidf /= np.sqrt(np.dot(tfidf, tfidf))
+        values += tfidf.astype(np.float32) @ weights[columns + self.offset]
+
+
 class Reranker:
-    def __init__(self, vectorizer: Any, classes: Sequence[str], weights: npt.NDArray[np.float32], bias: Any) -> None:
-        self._vectorizer = vectorizer
+    def __init__(
+        self, features: Sequence[_Features], classes: Sequence[str], weights: npt.NDArray[np.float32], bias: Any
+    ) -> None:
+        self._features = tuple(features)
         self._classes = tuple(classes)
         self._not_answered = self._classes.index(NOT_ANSWERED)
         self._weights = weights  # features by classes, float32: half the memory of scikit-learn's float64
@@ -98,21 +125,34 @@ class Reranker:
         except ImportError:  # pragma: no cover - scikit-learn is a dependency; a broken install still answers
             log.warning("scikit-learn is not importable: matching without the re-ranker")
             return None
-        vectorizer = FeatureUnion(
-            [
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-                # Character n-grams inside words carry typos, inflections and glued words ("smtpserver").
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)),
-            ]
-        )
-        features = vectorizer.fit_transform(texts)
-        model = LinearSVC(C=RERANK_C).fit(features, labels)
+        parts = [
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            # Character n-grams inside words carry typos, inflections and glued words ("smtpserver").
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2),
+        ]
+        union = FeatureUnion([(f"part{i}", part) for i, part in enumerate(parts)])
+        model = LinearSVC(C=RERANK_C).fit(union.fit_transform(texts), labels)
+        features, offset = [], 0
+        for _, part in union.transformer_list:  # the fitted ones
+            columns = {str(gram): int(column) for gram, column in part.vocabulary_.items()}
+            features.append(_Features(part.build_analyzer(), columns, np.asarray(part.idf_), offset))
+            offset += len(columns)
         weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
-        return cls(vectorizer, [str(c) for c in model.classes_], weights, model.intercept_)
+        return cls(features, [str(c) for c in model.classes_], weights, model.intercept_)
+
+    def values(self, text: str) -> npt.NDArray[np.float32]:
+        """The decision value of every class for `text`, in `classes` order."""
+        values = self._bias.copy()
+        for features in self._features:
+            features.add(text[:RERANK_MAX_TEXT], self._weights, values)
+        return values
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self._classes
 
     def read(self, text: str) -> Reading:
-        features = self._vectorizer.transform([text[:RERANK_MAX_TEXT]])
-        values = np.asarray(features @ self._weights).ravel() + self._bias
+        values = self.values(text)
         not_answered = float(values[self._not_answered])
         values[self._not_answered] = -np.inf
         top = np.argpartition(-values, min(RANKED, len(values) - 1))[:RANKED]

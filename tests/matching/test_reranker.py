@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.knowledge.model import Example
 from bot.matching.matcher import Matcher
-from bot.matching.reranker import NOT_ANSWERED, Reranker, training_rows
+from bot.matching.reranker import NOT_ANSWERED, Reranker, _Features, training_rows
 from bot.matching.tuning import LEVELS, RERANK_MAX_ENTRIES
 from bot.settings import Confidence
 
@@ -94,3 +94,24 @@ def test_the_shipped_matcher_reads_symptoms_and_keeps_verbatim_errors(
     assert LEVELS[Confidence.STRICT].certainty >= LEVELS[Confidence.NORMAL].certainty >= (
         LEVELS[Confidence.RELAXED].certainty
     )
+
+
+def test_reading_features_directly_gives_what_scikit_learn_transform_gives() -> None:
+    """The re-ranker reads a message without scikit-learn's `transform`; the numbers must be the same."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    corpus = [e.text for e in _EXAMPLES] + ["SMTP AUTH is disabled for the tenant", "imaps 993 ssl/tls"]
+    messages = ["My password is WRONG?? smtp auth disabled", "ssl on 993", "nothing known here", "", "é ü 日本"]
+    for vectorizer in (
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1),
+    ):
+        vectorizer.fit(corpus)
+        weights = np.random.default_rng(1).normal(size=(len(vectorizer.vocabulary_), 3)).astype(np.float32)
+        features = _Features(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_, 0)
+        for message in messages:
+            direct = np.zeros(3, dtype=np.float32)
+            features.add(message, weights, direct)
+            expected = np.asarray(vectorizer.transform([message]) @ weights).ravel()
+            assert np.allclose(direct, expected, atol=1e-5), message
