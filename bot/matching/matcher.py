@@ -36,7 +36,7 @@ from rapidfuzz import fuzz, process
 from bot.matching.analyzer import Terms, stem
 from bot.matching.index import Index
 from bot.matching.normalize import normalize
-from bot.matching.reranker import Reranker
+from bot.matching.reranker import Reranker, cache_folder
 from bot.matching.tuning import (
     BARE_CODE_DISCOUNT,
     BODY_CAP,
@@ -244,7 +244,7 @@ class Matcher:
         self._index = Index(knowledge)
         # Shared by the matchers of one knowledge base that differ only in a few phrasings (a server's learned
         # ones): training takes seconds, and a taught phrasing is matched word for word by the lexical reading.
-        self._reranker = Reranker.train(knowledge) if reranker == TRAIN else reranker
+        self._reranker = Reranker.train(knowledge, cache=cache_folder()) if reranker == TRAIN else reranker
         self._by_id = {entry.id: entry for entry in self._index.entries}
 
     @property

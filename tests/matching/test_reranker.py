@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.knowledge.model import Example
 from bot.matching.matcher import Matcher
-from bot.matching.reranker import NOT_ANSWERED, Reranker, _Features, training_rows
+from bot.matching.reranker import NOT_ANSWERED, Reranker, _Features, char_grams, training_rows, word_grams
 from bot.matching.tuning import LEVELS, RERANK_MAX_ENTRIES
 from bot.settings import Confidence
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
     from bot.knowledge.model import KnowledgeBase
 
 # Symptoms in people's words, none of whose wording the fixture's phrasings hold.
@@ -115,3 +122,62 @@ def test_reading_features_directly_gives_what_scikit_learn_transform_gives() -> 
             features.add(message, weights, direct)
             expected = np.asarray(vectorizer.transform([message]) @ weights).ravel()
             assert np.allclose(direct, expected, atol=1e-5), message
+
+
+def test_our_analyzers_make_the_n_grams_scikit_learn_makes(shipped_kb: KnowledgeBase) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    words = TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()
+    texts = [e.text for e in shipped_kb.examples] + ["", "a", "ab  \t cd\n\nÉTÉ", "x" * 3, "0x800CCC0E:993"]
+    assert len(texts) > 1000
+    for text in texts:
+        assert word_grams(text) == words(text), text[:60]
+        assert char_grams(text) == chars(text), text[:60]
+
+
+def test_a_fitted_reranker_is_read_back_from_the_cache(
+    fixture_kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    knowledge = _with_examples(fixture_kb, _EXAMPLES)
+    fitted = Reranker.train(knowledge, cache=tmp_path)
+    assert fitted is not None
+    [stored] = tmp_path.glob("reranker-*.npz")
+
+    def no_fitting(*args: object) -> None:
+        raise AssertionError("fitted again although the cache holds it")
+
+    monkeypatch.setattr(Reranker, "_fit", classmethod(no_fitting))
+    cached = Reranker.train(knowledge, cache=tmp_path)
+    assert cached is not None
+    assert cached.classes == fitted.classes
+    for text in ("password refused", "minecraft timed out", ""):
+        assert np.array_equal(cached.values(text), fitted.values(text))
+    # Other knowledge is another file, not a stale read.
+    other = _with_examples(fixture_kb, _EXAMPLES[1:])
+    monkeypatch.undo()
+    assert Reranker.train(other, cache=tmp_path) is not None
+    assert len(list(tmp_path.glob("reranker-*.npz"))) == 2
+    assert stored.exists()
+
+
+def test_a_damaged_cache_file_is_fitted_again(
+    fixture_kb: KnowledgeBase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    knowledge = _with_examples(fixture_kb, _EXAMPLES)
+    fitted = Reranker.train(knowledge, cache=tmp_path)
+    assert fitted is not None
+    [stored] = tmp_path.glob("reranker-*.npz")
+    stored.write_bytes(stored.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        again = Reranker.train(knowledge, cache=tmp_path)
+    assert again is not None
+    assert np.allclose(again.values("password refused"), fitted.values("password refused"), atol=1e-4)
+    assert any("unreadable" in r.getMessage() for r in caplog.records)
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_an_unwritable_cache_still_gives_a_reranker(fixture_kb: KnowledgeBase, tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert Reranker.train(_with_examples(fixture_kb, _EXAMPLES), cache=blocked / "cache") is not None
