@@ -33,7 +33,7 @@ FOLDS = 5
 GRID = [x / 10 for x in range(-5, 31)]
 # What each level must keep on the out-of-fold readings, and then answers as much as it can.
 BOUNDS = {
-    Confidence.STRICT: {"wrong": 0.01, "off": 0.99, "chatter": 0.995},
+    Confidence.STRICT: {"wrong": 0.015, "off": 0.99, "chatter": 0.995},
     Confidence.NORMAL: {"wrong": 0.03, "off": 0.97, "chatter": 0.995},
     Confidence.RELAXED: {"wrong": 0.05, "off": 0.96, "chatter": 0.99},
 }
