@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dovecot >/dev/null || need+=(dovecot-imapd dovecot-pop3d)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+# Tesseract's English data for the screenshot tests (tesserocr, from the ocr extra, bundles the library), and
+# the DejaVu fonts the tests render screenshots with.
+command -v tesseract >/dev/null && [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] \
+    || need+=(tesseract-ocr tesseract-ocr-eng)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need+=(fonts-dejavu-core)
 if ((${#need[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq

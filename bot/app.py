@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.conversation import Conversation
 from bot.health import HealthServer, HealthStatus
+from bot.knowledge.learned import GuildMatchers
 from bot.knowledge.service import KnowledgeService
 from bot.metrics import Metrics
 from bot.storage import Storage
@@ -22,6 +23,7 @@ from bot.storage import Storage
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from bot.ocr.service import Screenshots
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.exts.feedback",  # registers the persistent 👍/👎 and suggestion components
     "bot.exts.answers",
     "bot.exts.ask",
+    "bot.exts.find_answer",  # the "Find an answer" and "Post an answer" message context menus
     "bot.exts.lookup",
     "bot.exts.help",
     "bot.exts.config",
@@ -138,7 +141,10 @@ class GuideNestBot(commands.AutoShardedBot):
     # closed in close().
     storage: Storage
     knowledge: KnowledgeService
+    guild_matchers: GuildMatchers
     conversation: Conversation
+    # Reads the text of screenshots; None when OCR is not installed (logged once at start).
+    screenshots: Screenshots | None
 
     def __init__(self, settings: Settings, **client_options: Any) -> None:
         intents = discord.Intents.default()
@@ -192,8 +198,16 @@ class GuideNestBot(commands.AutoShardedBot):
             return  # shut down while the knowledge loaded: open nothing more
         if "storage" not in vars(self) or self.storage.closed:
             self.storage = await Storage.open(self.settings.database_path)
+            # What moderators taught each server, read from the storage just opened as servers ask.
+            self.guild_matchers = GuildMatchers(
+                self.storage, lambda: self.knowledge.current, capacity=self.settings.learned_matchers
+            )
             # Every decision about answering; it records into the storage just opened.
-            self.conversation = Conversation(lambda: self.knowledge.current, self.storage, self.metrics)
+            self.conversation = Conversation(
+                lambda: self.knowledge.current, self.storage, self.metrics, guild_matchers=self.guild_matchers
+            )
+        if "screenshots" not in vars(self):
+            self.screenshots = self._open_screenshots()
         if self.settings.health_port is not None and self.health_server is None:
             server = HealthServer(
                 self.health_status,
@@ -205,6 +219,16 @@ class GuideNestBot(commands.AutoShardedBot):
             self.health_server = server
         if self._purge_task is None:
             self._purge_task = asyncio.create_task(self._purge_misses_daily(), name="guidenest: purge misses")
+
+    def _open_screenshots(self) -> Screenshots | None:
+        from bot.ocr import OcrUnavailableError
+        from bot.ocr.service import open_screenshots
+
+        try:
+            return open_screenshots(self.settings, self.metrics)
+        except OcrUnavailableError as exc:
+            log.warning("screenshots are not read (text questions are answered as usual): %s", exc)
+            return None
 
     async def _purge_misses_daily(self) -> None:
         """Drop misses past the retention period: once at start, then every day."""
@@ -223,12 +247,18 @@ class GuideNestBot(commands.AutoShardedBot):
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        guild_matchers = vars(self).get("guild_matchers")
+        if guild_matchers is not None:
+            await guild_matchers.close()
         storage = vars(self).get("storage")
         if storage is not None:
             await storage.close()
         server, self.health_server = self.health_server, None
         if server is not None:
             await server.stop()
+        screenshots = vars(self).pop("screenshots", None)
+        if screenshots is not None:
+            await screenshots.close()
 
     async def close(self) -> None:
         """Close the gateway connection first (no new events), then the database and the health endpoint."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
-from bot.cards.answers import answer_card, not_sure_card, result_card
+from bot.cards.answers import answer_card, not_sure_card, result_card, with_screenshot_text
 from bot.cards.card import DESCRIPTION_LIMIT, Card, Tone, shorten
 from bot.matching.normalize import strip_invisible
 from bot.validation import BadInput
@@ -23,6 +23,7 @@ from bot.validation import BadInput
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Sequence
 
+    from bot.knowledge.learned import GuildMatchers
     from bot.knowledge.model import Entry
     from bot.knowledge.service import Snapshot
     from bot.matching.matcher import MatchResult, Scored
@@ -152,6 +153,11 @@ class Throttle:
         """Drop a cooldown claimed for an answer that could not be sent."""
         self._cooling.pop((channel_id, entry_id), None)
 
+    def user_has_room(self, user_id: int, limit: int, window_seconds: float) -> bool:
+        """Whether `user_id` may get another answer now, counting nothing: a check before costly work."""
+        now = self._clock()
+        return sum(1 for hit in self._user_hits.get(user_id, ()) if hit > now - window_seconds) < limit
+
     def allow_user(self, user_id: int, limit: int, window_seconds: float) -> bool:
         """Count one answer for `user_id` if they are under `limit` answers in the last `window_seconds`."""
         now = self._clock()
@@ -198,6 +204,22 @@ class Incoming:
     replied_to_bot: bool = False
     # Asked by command (/ask, `guidenest ask`) rather than written in a channel.
     command: bool = False
+    # Text read from the message's screenshots (bot/ocr), matched as if pasted after the text.
+    image_text: str | None = None
+
+
+def trigger_of(incoming: Incoming, rules: AnswerRules) -> Trigger:
+    """Why `incoming` is considered (NONE: it is not). Surfaces ask before costly work, such as reading
+    screenshots."""
+    if incoming.command:
+        return Trigger.COMMAND
+    return trigger_for(
+        enabled_channels=rules.enabled_channels,
+        channel_id=incoming.channel_id,
+        parent_id=incoming.parent_id,
+        addressed=incoming.addressed,
+        replied_to_bot=incoming.replied_to_bot,
+    )
 
 
 class ReplyKind(Enum):
@@ -315,6 +337,9 @@ class NothingRecorded:
         del message_id, user_id, entry_id, helpful, guild_id
 
 
+# The replies whose card says what was read from a screenshot: the ones that answer the question.
+_SAYS_WHAT_IT_READ = frozenset({ReplyKind.ANSWER, ReplyKind.NOT_SURE})
+
 MAX_OTHERS = 25  # what a pick list holds (Discord's select menus take 25)
 PENDING = 0  # the message id of an answer being sent right now
 
@@ -354,34 +379,42 @@ class Conversation:
         recorder: Recorder,
         metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
+        guild_matchers: GuildMatchers | None = None,
     ) -> None:
         # A callable, so that each question is answered from the knowledge in use when it arrives (/kb reload).
         self._knowledge = knowledge
+        # Servers whose moderators taught the bot answer with their own matcher (None: the console, no servers).
+        self._guild_matchers = guild_matchers
         self._recorder = recorder
         self._metrics = metrics
         self.throttle = Throttle(clock)
 
     async def decide(self, incoming: Incoming, rules: AnswerRules) -> Decision:
         """What to do with `incoming`: a reply to send (then call `delivered`), or silence. Records misses."""
-        if incoming.command:
-            trigger = Trigger.COMMAND
-        else:
-            trigger = trigger_for(
-                enabled_channels=rules.enabled_channels,
-                channel_id=incoming.channel_id,
-                parent_id=incoming.parent_id,
-                addressed=incoming.addressed,
-                replied_to_bot=incoming.replied_to_bot,
-            )
-            if trigger is Trigger.NONE:
-                return Silent(Silence.NOT_CONSIDERED)
+        decision = await self._decide(incoming, rules)
+        if incoming.image_text and isinstance(decision, Reply) and decision.kind in _SAYS_WHAT_IT_READ:
+            decision = replace(decision, card=with_screenshot_text(decision.card, incoming.image_text))
+        return decision
+
+    async def _decide(self, incoming: Incoming, rules: AnswerRules) -> Decision:
+        trigger = trigger_of(incoming, rules)
+        if trigger is Trigger.NONE:
+            return Silent(Silence.NOT_CONSIDERED)
+        if trigger is not Trigger.COMMAND:
             self._metrics.inc("messages_seen")
         raw = incoming.text if incoming.title is None else f"{incoming.title}\n{incoming.text}"
+        if incoming.image_text:
+            raw = f"{raw}\n{incoming.image_text}"
         question = clean_question(raw)
         if not question:
             return self._nothing_to_look_up(trigger)
         snapshot = self._knowledge()
-        result = snapshot.matcher.match(question, level=rules.confidence)
+        matcher = (
+            snapshot.matcher
+            if self._guild_matchers is None
+            else await self._guild_matchers.matcher(snapshot, incoming.guild_id)
+        )
+        result = matcher.match(question, level=rules.confidence)
         if trigger is Trigger.COMMAND:
             return await self._by_command(incoming, question, result)
         if not result.confident or result.best is None:

@@ -27,6 +27,17 @@ LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 
 # Why a reply was lost: 429s past the retries, 5xx past the retries, no permission, any other refusal.
 LOST_REASONS: tuple[str, ...] = ("rate_limited", "server_error", "forbidden", "refused")
+# What became of an image attachment: read, nothing read, or why it was refused (bot.ocr.Refusal's values).
+SCREENSHOT_OUTCOMES: tuple[str, ...] = (
+    "read",
+    "nothing_read",
+    "not_an_image",
+    "too_large",
+    "damaged",
+    "too_slow",
+    "host_not_allowed",
+    "download_failed",
+)
 
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -155,6 +166,15 @@ class Metrics:
         self.answer_latency = Histogram(
             f"{PREFIX}answer_latency_seconds", "Seconds from reading a question to the answer being sent."
         )
+        self.screenshots = Counter(
+            f"{PREFIX}screenshots_total",
+            "Image attachments looked at for text (OCR), by outcome.",
+            labelnames=("outcome",),
+            known=[(outcome,) for outcome in SCREENSHOT_OUTCOMES],
+        )
+        self.screenshot_seconds = Histogram(
+            f"{PREFIX}screenshot_seconds", "Seconds to download and read one screenshot that was read."
+        )
 
     def inc(self, name: str, amount: float = 1.0) -> None:
         """Add to a counter by short name: messages_seen, answers, abstentions, probes, votes_helpful or
@@ -179,4 +199,6 @@ class Metrics:
             self.votes,
             self.probes,
             self.answer_latency,
+            self.screenshots,
+            self.screenshot_seconds,
         ]

@@ -23,6 +23,8 @@ from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError, 
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from rapidfuzz import fuzz, process
 
+from bot.ocr.hosts import parse_host
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
 
@@ -35,6 +37,8 @@ DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 DEFAULT_PROBE_PORTS = (25, 110, 143, 465, 587, 993, 995, 2525)
+# Where Discord serves attachments: `url` on the first, `proxy_url` on the second.
+DISCORD_CDN_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")
 
 ENV_PREFIX = "GUIDENEST_"
 
@@ -49,6 +53,7 @@ class Group(StrEnum):
     LOGGING = "logging"
     HEALTH = "health endpoint"
     PROBE = "probe"
+    SCREENSHOTS = "screenshots"
 
 
 class Confidence(StrEnum):
@@ -172,6 +177,8 @@ class Settings(BaseSettings):
     answer_cooldown_seconds: Annotated[float, Group.ANSWERING] = Field(default=60.0, ge=0, description=_SECONDS)
     user_rate_limit: Annotated[int, Group.ANSWERING] = Field(default=5, ge=1, description="a whole number of answers")
     user_rate_window_seconds: Annotated[float, Group.ANSWERING] = Field(default=60.0, gt=0, description=_SECONDS)
+    # Servers with learned phrasings whose own matcher is kept built (about 0.6 MB each at the shipped size).
+    learned_matchers: Annotated[int, Group.ANSWERING] = Field(default=32, ge=1, description="a whole number of servers")
 
     # --- Storage ---------------------------------------------------------------------------------------------
     database_path: Annotated[Path, Group.STORAGE] = Field(
@@ -221,6 +228,30 @@ class Settings(BaseSettings):
     )
     # Requests that may wait for a free probe slot; beyond running + waiting, requests are refused.
     probe_queue_limit: Annotated[int, Group.PROBE] = Field(default=16, ge=0, description="a whole number of requests")
+
+    # --- Screenshots (OCR) ---------------------------------------------------------------------------------
+    discord_cdn_hosts: Annotated[list[str], NoDecode, Group.SCREENSHOTS] = Field(
+        default_factory=lambda: list(DISCORD_CDN_HOSTS),
+        description="host names, each optionally with :port, comma-separated",
+        examples=["cdn.discordapp.com,127.0.0.1:8080"],
+    )
+    # Empty: TESSDATA_PREFIX if set, else Debian's /usr/share/tesseract-ocr/5/tessdata.
+    ocr_tessdata_dir: Annotated[Path | None, Group.SCREENSHOTS] = Field(
+        default=None,
+        description="the path of Tesseract's tessdata folder",
+        examples=["/usr/share/tesseract-ocr/5/tessdata"],
+    )
+    ocr_max_bytes: Annotated[int, Group.SCREENSHOTS] = Field(
+        default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, description="a whole number of bytes"
+    )
+    # Below Pillow's own decompression-bomb limit (89 million), which would otherwise only warn.
+    ocr_max_pixels: Annotated[int, Group.SCREENSHOTS] = Field(
+        default=25_000_000, ge=10_000, le=80_000_000, description="a whole number of pixels"
+    )
+    ocr_timeout_seconds: Annotated[float, Group.SCREENSHOTS] = Field(default=10.0, gt=0, le=60, description=_SECONDS)
+    ocr_concurrency: Annotated[int, Group.SCREENSHOTS] = Field(
+        default=2, ge=1, le=32, description="a whole number of images"
+    )
 
     @field_validator("discord_api_base")
     @classmethod
@@ -275,10 +306,17 @@ class Settings(BaseSettings):
         items = _split_list(value)
         return [_number(item) if isinstance(item, str) else item for item in items]
 
-    @field_validator("dns_servers", mode="before")
+    @field_validator("dns_servers", "discord_cdn_hosts", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("discord_cdn_hosts")
+    @classmethod
+    def _check_cdn_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_host(entry)  # raises ValueError naming the entry
+        return value
 
     @field_validator("dns_servers")
     @classmethod

@@ -180,6 +180,16 @@ def test_user_rate_limit_is_a_sliding_window() -> None:
     assert throttle.allow_user(7, limit=2, window_seconds=60)
 
 
+def test_room_for_a_user_is_checked_without_counting() -> None:
+    clock = FakeClock()
+    throttle = Throttle(clock)
+    assert all(throttle.user_has_room(7, limit=1, window_seconds=60) for _ in range(5))  # asking counts nothing
+    assert throttle.allow_user(7, limit=1, window_seconds=60)
+    assert not throttle.user_has_room(7, limit=1, window_seconds=60)
+    clock.now += 61
+    assert throttle.user_has_room(7, limit=1, window_seconds=60)
+
+
 def test_pruning_keeps_hits_inside_a_long_rate_window() -> None:
     # Answers noted elsewhere trigger a prune; a user's hit from over an hour ago still counts in a 2 h window.
     clock = FakeClock()

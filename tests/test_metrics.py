@@ -77,6 +77,8 @@ def test_metrics_has_the_published_set() -> None:
         "guidenest_votes_total",
         "guidenest_probes_total",
         "guidenest_answer_latency_seconds",
+        "guidenest_screenshots_total",
+        "guidenest_screenshot_seconds",
     ]
     # Two instances do not share counts (each bot, each test, its own).
     metrics.answers.inc()

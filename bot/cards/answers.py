@@ -8,7 +8,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.cards.card import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, TITLE_LIMIT, Card, Field, Tone, month_text, shorten
+from bot.cards.card import (
+    DESCRIPTION_LIMIT,
+    FIELD_VALUE_LIMIT,
+    TITLE_LIMIT,
+    Card,
+    Field,
+    Tone,
+    escape_markdown,
+    month_text,
+    shorten,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -96,3 +106,19 @@ def result_card(result: MatchResult) -> Card:
         return card
     others = Field("Did you mean", shorten(suggestions_text(result.suggestions), FIELD_VALUE_LIMIT))
     return replace(card, fields=(*card.fields, others))
+
+
+# How much of a screenshot's text a reply quotes: enough to recognise it, not the whole screen.
+SCREENSHOT_QUOTE_LIMIT = 200
+
+
+def screenshot_line(image_text: str) -> str:
+    """"From your screenshot: *…*": what the bot read, shortened, shown literally (it is the sender's text)."""
+    return f"From your screenshot: *{escape_markdown(shorten(' '.join(image_text.split()), SCREENSHOT_QUOTE_LIMIT))}*"
+
+
+def with_screenshot_text(card: Card, image_text: str) -> Card:
+    """`card` with what was read from a screenshot as its first line, so the reader sees what was answered."""
+    line = screenshot_line(image_text)
+    description = shorten(card.description, DESCRIPTION_LIMIT - len(line) - 2)
+    return replace(card, description=f"{line}\n\n{description}")

@@ -27,11 +27,12 @@ AREAS = (ask, chat, lookup, kb, db, probe, run)
 # here reads every group.
 SETTINGS_READ: dict[str | None, frozenset[Group]] = {
     None: frozenset(),  # `guidenest` alone prints its help
-    "ask": frozenset({Group.KNOWLEDGE, Group.ANSWERING}),
+    "ask": frozenset({Group.KNOWLEDGE, Group.ANSWERING, Group.SCREENSHOTS}),  # screenshots for --image
     "chat": frozenset({Group.KNOWLEDGE, Group.ANSWERING}),
     "port": frozenset({Group.KNOWLEDGE}),
     "provider": frozenset({Group.KNOWLEDGE}),
     "kb": frozenset({Group.KNOWLEDGE}),
+    "kb learned": frozenset({Group.KNOWLEDGE, Group.STORAGE}),  # an action listed on its own: read by it alone
     "db": frozenset({Group.STORAGE}),
     "probe": frozenset({Group.PROBE}),
     "discover": frozenset({Group.PROBE}),
@@ -52,13 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def settings_key(args: argparse.Namespace) -> str | None:
+    """The command's entry in SETTINGS_READ: its action's (`kb learned`) when that has one of its own."""
+    action = f"{args.command} {getattr(args, f'{args.command}_command', None)}"
+    return action if action in SETTINGS_READ else args.command
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     for warning in unknown_setting_warnings(os.environ):
         print(f"guidenest: warning: {warning}", file=sys.stderr)
     try:
-        settings = load_settings(needed={Group.LOGGING, *SETTINGS_READ.get(args.command, Group)})
+        settings = load_settings(needed={Group.LOGGING, *SETTINGS_READ.get(settings_key(args), Group)})
     except SettingsError as exc:
         print("guidenest: fix these settings (in the environment or .env) and try again:", file=sys.stderr)
         print(str(exc), file=sys.stderr)

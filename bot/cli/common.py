@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from bot.conversation import Conversation, NothingRecorded
-from bot.knowledge.loader import KnowledgeError, load_knowledge
+from bot.knowledge.loader import KnowledgeError, check_knowledge, load_knowledge
 from bot.knowledge.service import KnowledgeService
 from bot.metrics import Metrics
 from bot.settings import Confidence
@@ -57,6 +57,16 @@ def knowledge_for_cards(settings: Settings) -> KnowledgeBase | None:
             file=sys.stderr,
         )
         return None
+
+
+def checked_knowledge(settings: Settings) -> KnowledgeBase | None:
+    """The knowledge, or None after printing its errors (as `guidenest kb check` does) to stderr."""
+    knowledge, problems = check_knowledge(settings.knowledge_dir)
+    if knowledge is None:
+        for problem in problems:
+            if problem.severity == "error":
+                print(problem.format(settings.knowledge_dir), file=sys.stderr)
+    return knowledge
 
 
 def print_json(value: Any, *, lines: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""`guidenest kb check` and `guidenest kb export`: for the people who write the knowledge base."""
+"""`guidenest kb check`, `kb export` and `kb learned`: for the people who write the knowledge base."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import print_json, prints_help
+from bot.cli import learned
+from bot.cli.common import checked_knowledge, print_json, prints_help
 from bot.knowledge.loader import check_knowledge
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def register(subcommands: Any) -> None:
         "--json", action="store_true", help="JSON output (the only format; accepted for clarity)"
     )
     export.set_defaults(handler=run_export)
+    learned.register(actions)
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,11 +85,8 @@ def export(knowledge: KnowledgeBase) -> dict[str, Any]:
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     del args
-    knowledge, problems = check_knowledge(settings.knowledge_dir)
+    knowledge = checked_knowledge(settings)
     if knowledge is None:
-        for problem in problems:
-            if problem.severity == "error":
-                print(problem.format(settings.knowledge_dir), file=sys.stderr)
         return 1
     print_json(export(knowledge))
     return 0

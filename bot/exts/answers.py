@@ -6,6 +6,7 @@ Addressed directly, it always replies: the answer, or "not sure" with the closes
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from bot.conversation import Incoming, ReplyKind, Silence, Silent
+from bot.conversation import Incoming, ReplyKind, Silence, Silent, Trigger, trigger_of
 from bot.exts.common import (
     NO_MENTIONS,
     app_of,
@@ -23,6 +24,7 @@ from bot.exts.common import (
     rules_for,
 )
 from bot.exts.feedback import answer_view
+from bot.exts.screenshots import read_screenshots
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
@@ -84,7 +86,7 @@ class Answers(commands.Cog):
         return me is not None and isinstance(resolved, discord.Message) and resolved.author.id == me.id
 
     @staticmethod
-    def _forum_title(message: discord.Message) -> str | None:
+    def forum_title(message: discord.Message) -> str | None:
         """A forum post's title when `message` opens the post (its id is the thread's): half the question."""
         channel = message.channel
         if (
@@ -107,12 +109,22 @@ class Answers(commands.Cog):
             channel_id=message.channel.id,
             guild_id=message.guild.id if message.guild else None,
             parent_id=getattr(message.channel, "parent_id", None),
-            title=self._forum_title(message),
+            title=self.forum_title(message),
             addressed=self._addressed(message),
             replied_to_bot=self._replied_to_bot(message),
         )
         rules = rules_for(self.bot, config)
         conversation = app_of(self.bot).conversation
+        # Screenshots cost a download and OCR: read only for a message the bot considers at all, from a member
+        # it may still answer.
+        if (
+            message.attachments
+            and trigger_of(incoming, rules) is not Trigger.NONE
+            and conversation.throttle.user_has_room(incoming.author_id, rules.user_limit, rules.user_window_seconds)
+        ):
+            image_text = await read_screenshots(self.bot, message)
+            if image_text:
+                incoming = dataclasses.replace(incoming, image_text=image_text)
         decision = await conversation.decide(incoming, rules)
         if isinstance(decision, Silent):
             if decision.why is Silence.RATE_LIMITED:

@@ -1,4 +1,5 @@
-"""`/config` (moderators): where the bot answers on its own, how sure it must be, cooldowns, moderator role.
+"""`/config` (moderators): where the bot answers on its own, how sure it must be, cooldowns, moderator role,
+the forum tag that marks a post solved.
 
 `default_permissions(manage_guild=True)` hides the group from members without Manage Server; a server can
 grant it to more roles in its integration settings, so the check also runs at invocation
@@ -14,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards.card import FIELD_VALUE_LIMIT, Card, Field, Tone
+from bot.cards.card import FIELD_VALUE_LIMIT, Card, Field, Tone, escape_markdown
 from bot.exts.common import (
     NO_MENTIONS,
     app_of,
@@ -24,13 +25,15 @@ from bot.exts.common import (
     send_ephemeral,
     text_embed,
 )
-from bot.validation import checked_number
+from bot.validation import BadInput, checked_number
 
 if TYPE_CHECKING:
     from bot.app import GuideNestBot
     from bot.storage import GuildConfig
 
 MAX_COOLDOWN_SECONDS = 86_400  # a day; longer is the same as never repeating
+FORUM_TAG_NAME_MAX = 20  # Discord's longest forum tag name
+MAX_CHOICES = 25  # autocomplete choices Discord shows
 MAX_USER_LIMIT = 100
 CHANNELS_SHOWN = 40
 
@@ -83,8 +86,24 @@ def settings_card(bot: GuideNestBot, config: GuildConfig) -> Card:
                 "Everyone may use it" if config.mailsettings_public else "Moderators only",
                 inline=True,
             ),
+            Field(
+                "Solved tag",
+                f"**{escape_markdown(config.solved_tag)}** — added to a forum post when its author rates my answer 👍"
+                if config.solved_tag
+                else "None — set one with `/config solved-tag`",
+                inline=True,
+            ),
         ),
     )
+
+
+def forum_tag_names(guild: discord.Guild | None) -> list[str]:
+    """The tag names of a server's forums, each once whatever its case, in the order the forums list them."""
+    names: dict[str, str] = {}
+    for forum in guild.forums if guild is not None else ():
+        for tag in forum.available_tags:
+            names.setdefault(tag.name.casefold(), tag.name)
+    return list(names.values())
 
 
 @app_commands.guild_only()
@@ -226,6 +245,49 @@ class ServerConfig(
             else "`/mailsettings` is for moderators only again."
         )
         await self._changed(interaction, config, summary)
+
+
+    @app_commands.command(
+        name="solved-tag", description="The forum tag I add when a post's author rates my answer 👍"
+    )
+    @app_commands.describe(tag="A tag of this server's forums, e.g. Solved; leave empty to stop tagging posts")
+    async def solved_tag(
+        self, interaction: discord.Interaction, tag: app_commands.Range[str, 1, FORUM_TAG_NAME_MAX] | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        storage = app_of(self.bot).storage
+        if tag is None:
+            config = await storage.update_guild_config(interaction.guild_id, solved_tag=None)
+            await self._changed(interaction, config, "Solved tag cleared: I won't tag forum posts.")
+            return
+        # `Range` only shapes what Discord's client offers; the stored name is checked here as well.
+        name = " ".join(tag.split())
+        if not 1 <= len(name) <= FORUM_TAG_NAME_MAX:
+            raise BadInput(f"A forum tag name has 1 to {FORUM_TAG_NAME_MAX} characters.")
+        forums = [
+            forum
+            for forum in (interaction.guild.forums if interaction.guild is not None else ())
+            if any(t.name.casefold() == name.casefold() for t in forum.available_tags)
+        ]
+        config = await storage.update_guild_config(interaction.guild_id, solved_tag=name)
+        if forums:
+            where = " ".join(f"<#{forum.id}>" for forum in forums[:CHANNELS_SHOWN])
+            summary = f"Solved tag set to **{escape_markdown(name)}**; forums that have it: {where}."
+        else:
+            # Saved all the same: a forum may get the tag later, and it is matched by name when a post is rated.
+            summary = (
+                f"Solved tag set to **{escape_markdown(name)}**, but no forum here has a tag of that name yet: "
+                "add it to a forum (Edit Forum → Tags) for posts there to be tagged."
+            )
+        await self._changed(interaction, config, summary)
+
+    @solved_tag.autocomplete("tag")
+    async def solved_tag_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().casefold()
+        names = [name for name in forum_tag_names(interaction.guild) if typed in name.casefold()]
+        return [app_commands.Choice(name=name, value=name) for name in names[:MAX_CHOICES]]
 
 
 async def setup(bot: GuideNestBot) -> None:

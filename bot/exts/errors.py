@@ -129,7 +129,7 @@ class ErrorReplies(commands.Cog):
             return True
         data: dict[str, Any] = dict(interaction.data or {})
         if data.get("type", 1) != 1:
-            return True  # a context menu: none are registered, discord.py reports it as not found
+            return True  # a context menu: it has no options to check
         typing = kind is discord.InteractionType.autocomplete
         try:
             given = leaf_options(data)

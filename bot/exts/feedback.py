@@ -2,20 +2,22 @@
 
 Both are persistent components (`DynamicItem`): their state lives in the `custom_id`, so they keep working
 after a restart without anything held in memory. A 👎 stores a vote and a miss, and offers the other
-suggestions.
+suggestions. A 👍 from the member who opened a forum post applies the server's solved tag to it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
 from bot.cards.answers import picked_card
-from bot.cards.card import shorten
+from bot.cards.card import escape_markdown, shorten
+from bot.conversation import VoteResult
 from bot.exts.common import (
     MAX_SELECT_OPTIONS,
     NO_MENTIONS,
@@ -23,11 +25,13 @@ from bot.exts.common import (
     SELECT_LABEL_LIMIT,
     app_of,
     card_embed,
+    guild_config,
     send_ephemeral,
     snapshot,
     text_embed,
 )
 from bot.exts.errors import replies_on_failure
+from bot.exts.teach import add_teach_menu
 from bot.validation import BadInput
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 
 ENTRY_ID_IN_CUSTOM_ID = 88  # "gn:vote:down:" + id stays within Discord's 100 characters
 _ENTRY_ID = re.compile(r"^[a-z0-9-]{1,88}$")
+_UP_VOTE = re.compile(r"gn:vote:up:(?P<entry>[a-z0-9-]{1,88})")
 
 
 def vote_custom_id(helpful: bool, entry_id: str | None) -> str:
@@ -68,15 +73,44 @@ def alternative_options(
     return options
 
 
+def _components(message: discord.Message) -> list[discord.Component]:
+    return [component for row in message.components for component in getattr(row, "children", ())]
+
+
+def switcher_options(message: discord.Message) -> list[discord.SelectOption]:
+    """The options of the suggestions switcher on a message, as Discord sent them back."""
+    for component in _components(message):
+        if isinstance(component, discord.SelectMenu) and (component.custom_id or "").startswith("gn:alt:"):
+            return list(component.options)
+    return []
+
+
 def switcher_entry_ids(message: discord.Message) -> list[str]:
     """The entry ids offered by the suggestions switcher on a message, in order."""
-    for row in message.components:
-        for component in getattr(row, "children", ()):
-            if isinstance(component, discord.SelectMenu) and (component.custom_id or "").startswith(
-                "gn:alt:"
-            ):
-                return [option.value.partition(":")[0] for option in component.options]
-    return []
+    return [option.value.partition(":")[0] for option in switcher_options(message)]
+
+
+def shown_entry_id(message: discord.Message) -> str | None:
+    """The entry an answer shows, as its 👍 button names it (None: no button, or an id too long for it)."""
+    for component in _components(message):
+        if isinstance(component, discord.Button) and (match := _UP_VOTE.fullmatch(component.custom_id or "")):
+            return match["entry"]
+    return None
+
+
+def other_buttons(message: discord.Message | None) -> list[discord.ui.Button[Any]]:
+    """Buttons other features put under an answer ("Post publicly"): kept when the answer is switched.
+    Their clicks still reach their own persistent handlers, which match on the custom_id."""
+    kept: list[discord.ui.Button[Any]] = []
+    for component in _components(message) if message is not None else ():
+        custom_id = component.custom_id if isinstance(component, discord.Button) else None
+        if isinstance(component, discord.Button) and custom_id and not custom_id.startswith("gn:vote:"):
+            kept.append(
+                discord.ui.Button(
+                    style=component.style, label=component.label, emoji=component.emoji, custom_id=custom_id, row=1
+                )
+            )
+    return kept
 
 
 def answer_view(
@@ -100,6 +134,41 @@ def answer_view(
         view.add_item(VoteButton(True, entry_id))
         view.add_item(VoteButton(False, entry_id))
     return view if view.children else None
+
+
+FORUM_TAGS_MAX = 5  # the most tags Discord lets one forum post carry
+NEEDS_MANAGE_THREADS = "I couldn't mark this post solved: I need the Manage Threads permission."
+
+
+async def mark_post_solved(interaction: discord.Interaction) -> str | None:
+    """After a 👍 in a forum post by the member who opened it: apply the server's solved tag (`/config
+    solved-tag`) if this forum has a tag of that name. A line for the voter, or None when nothing applies."""
+    post = interaction.channel
+    if not isinstance(post, discord.Thread) or not isinstance(post.parent, discord.ForumChannel):
+        return None
+    if post.owner_id != interaction.user.id:
+        return None  # only the member who asked can say the answer solved it
+    config = await guild_config(interaction.client, interaction.guild_id)
+    wanted = config.solved_tag if config is not None else None
+    if not wanted:
+        return None
+    # Each forum has its own tags: the setting names one, matched without regard to case.
+    tag = next((t for t in post.parent.available_tags if t.name.casefold() == wanted.casefold()), None)
+    applied = post.applied_tags
+    if tag is None or any(t.id == tag.id for t in applied):
+        return None
+    shown = escape_markdown(tag.name)
+    if len(applied) >= FORUM_TAGS_MAX:
+        return f"I couldn't mark this post {shown}: it already has {FORUM_TAGS_MAX} tags, Discord's most."
+    if not interaction.app_permissions.manage_threads:
+        log.warning("no Manage Threads permission to tag forum post %s as solved", post.id)
+        return NEEDS_MANAGE_THREADS
+    try:
+        await post.edit(applied_tags=[*applied, tag])
+    except discord.HTTPException as exc:
+        log.warning("tagging forum post %s as solved failed: %s", post.id, exc)
+        return NEEDS_MANAGE_THREADS if isinstance(exc, discord.Forbidden) else "I couldn't mark this post solved."
+    return f"Marked this post **{shown}**."
 
 
 class VoteButton(
@@ -149,7 +218,16 @@ class VoteButton(
             if outcome.others
             else None
         )
-        await send_ephemeral(interaction, card_embed(outcome.card), view=view)
+        card = outcome.card
+        if outcome.result is VoteResult.THANKS and (solved := await mark_post_solved(interaction)):
+            card = replace(card, description=f"{card.description}\n{solved}")
+        if outcome.result in (VoteResult.NOTED, VoteResult.OTHERS):
+            # A moderator may teach which entry should have answered (bot/exts/teach.py).
+            others = [entry for entry, _ in outcome.others]
+            view = await add_teach_menu(
+                interaction, view, message_id=message.id, others=others, wrong_entry=self.entry_id
+            )
+        await send_ephemeral(interaction, card_embed(card), view=view)
 
 
 class AlternativesSelect(
@@ -209,6 +287,9 @@ class AlternativesSelect(
             for option in self.item.options
         ]
         view = answer_view(entry_id=entry.id, owner_id=self.owner_id, options=options)
+        for button in other_buttons(interaction.message):
+            assert view is not None  # an entry was picked, so it has 👍 / 👎
+            view.add_item(button)
         await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
 

@@ -29,7 +29,9 @@ HELP_CARD = Card(
             "Add `private: True` to see it alone.\n"
             "`/port query:` — mail ports: `imap`, `993`, `smtp starttls`; empty for the whole table.\n"
             "`/provider name:` — a provider's incoming and outgoing settings: `gmail`, `outlook.com`.\n"
-            "`/help` — this message.",
+            "`/help` — this message.\n"
+            "Apps → **Find an answer** on any message — my answer to it (its text and screenshots), shown only "
+            "to you; **Post publicly** replies with it.",
         ),
         Field(
             "In the help channels",
@@ -42,7 +44,10 @@ HELP_CARD = Card(
             "`/config show` — this server's settings. `/config channel`, `/config confidence`, "
             "`/config cooldowns`, `/config moderator-role`, `/config mailsettings` — change them.\n"
             "`/kb stats` — questions I couldn't answer and answers rated worst. `/kb reload` — load edited "
-            "knowledge files without a restart.\n"
+            "knowledge files without a restart. `/kb teach question: entry:` — teach me a question I missed; "
+            "`/kb learned` — what was taught here, and forget one.\n"
+            "Apps → **Post an answer** — reply with my answer at once (nothing is posted when I'm not sure). "
+            "`/config solved-tag` — the forum tag I add when a post's author rates my answer 👍.\n"
             "`/probe host: [port:] [protocol:] [security:]` — check a mail server (DNS, connection, TLS, "
             "greeting, STARTTLS, certificate) and explain the fix; it never logs in. `/probe-history` — the "
             "latest probes here.\n"

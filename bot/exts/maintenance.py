@@ -1,4 +1,5 @@
-"""`/kb stats` and `/kb reload` (moderators): unanswered questions; new knowledge, no restart."""
+"""`/kb` (moderators): unanswered questions (`stats`), new knowledge without a restart (`reload`), and what
+moderators teach the bot (`teach`, `learned`, `forget`; the menus are in bot/exts/teach.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,17 @@ from bot.exts.common import (
     send_ephemeral,
     snapshot,
 )
+from bot.exts.teach import (
+    DYNAMIC_ITEMS,
+    forget_menu,
+    forgotten_card,
+    learned_card,
+    misses_menu,
+    taught_card,
+)
+from bot.knowledge.learned import MAX_TAUGHT_TEXT, candidates
 from bot.knowledge.loader import KnowledgeError, Problem
+from bot.validation import BadInput
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -73,6 +84,12 @@ class KnowledgeMaintenance(
         self._reloading = asyncio.Lock()
         super().__init__()
 
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await require_moderator(interaction)
 
@@ -94,9 +111,11 @@ class KnowledgeMaintenance(
                 Field(f"Top misses (last {days} days)", misses_text(misses)),
                 Field("Worst feedback", feedback_text(worst)),
             ),
-            footer="Misses are questions I didn't answer confidently, and answers someone rated 👎.",
+            footer="Misses are questions I didn't answer confidently, and answers someone rated 👎. "
+            "Teach me one with the menu below.",
         )
-        await send_ephemeral(interaction, card_embed(card))
+        view = misses_menu(misses, await storage.learned_phrasings(guild_id))
+        await send_ephemeral(interaction, card_embed(card), view=view)
 
     @app_commands.command(
         name="reload", description="Reload the knowledge files; errors keep the current knowledge"
@@ -109,6 +128,8 @@ class KnowledgeMaintenance(
             try:
                 # Reading and indexing files is blocking work: keep the gateway heartbeat going meanwhile.
                 report = await asyncio.to_thread(service.reload)
+                # Servers' own matchers were built on the old knowledge: never used again, rebuilt.
+                app_of(self.bot).guild_matchers.reloaded()
             except KnowledgeError as exc:
                 errors = [p for p in exc.problems if p.severity == "error"]
                 log.warning("knowledge reload refused: %d error(s)", len(errors))
@@ -136,6 +157,81 @@ class KnowledgeMaintenance(
         await interaction.followup.send(
             embed=card_embed(card), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+
+    # --- teaching -----------------------------------------------------------------------------------------
+
+    @app_commands.command(name="teach", description="Teach me a question and the entry that answers it here")
+    @app_commands.describe(question="The question as members ask it", entry="The entry that should answer it")
+    async def teach(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, MAX_TAUGHT_TEXT],
+        entry: app_commands.Range[str, 1, 100],
+    ) -> None:
+        guild_id = _guild_of(interaction)
+        # The server's matcher is rebuilt before the reply (about a second).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        taught = await app_of(self.bot).guild_matchers.teach(guild_id, entry, question, interaction.user.id)
+        log.info("guild %s: user %s taught a question to %s", guild_id, interaction.user.id, taught.entry.id)
+        await send_ephemeral(interaction, card_embed(taught_card(taught)))
+
+    @teach.autocomplete("entry")
+    async def entry_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if not await _is_moderator(interaction):
+            return []  # autocomplete skips the cog's check: without it anyone could list the entries this way
+        knowledge = snapshot(self.bot).knowledge
+        question = getattr(interaction.namespace, "question", None)
+        # The entries the matcher ranks for the question typed so far first, then all by title.
+        ranked = candidates(snapshot(self.bot).matcher, question, knowledge, 25) if isinstance(question, str) else []
+        everything = sorted(knowledge.entries.values(), key=lambda e: e.title.casefold())
+        typed = current.casefold().strip()
+        choices: dict[str, str] = {}
+        for found in (*ranked, *everything):
+            if not typed or typed in found.id or typed in found.title.casefold():
+                choices.setdefault(found.id, shorten(f"{found.title} ({found.id})", 100))
+        return [app_commands.Choice(name=name, value=value) for value, name in list(choices.items())[:25]]
+
+    @app_commands.command(name="learned", description="The questions moderators taught me here; forget one")
+    async def learned(self, interaction: discord.Interaction) -> None:
+        guild_id = _guild_of(interaction)
+        phrasings = await app_of(self.bot).storage.learned_phrasings(guild_id)
+        card = learned_card(phrasings, snapshot(self.bot).knowledge)
+        await send_ephemeral(interaction, card_embed(card), view=forget_menu(phrasings))
+
+    @app_commands.command(name="forget", description="Forget a question taught here")
+    @app_commands.describe(phrasing="The taught question (pick it as you type)")
+    async def forget(self, interaction: discord.Interaction, phrasing: app_commands.Range[str, 1, 20]) -> None:
+        guild_id = _guild_of(interaction)
+        if not phrasing.isdecimal():
+            raise BadInput("Pick the question from the list that opens as you type.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed = await app_of(self.bot).guild_matchers.forget(guild_id, int(phrasing))
+        await send_ephemeral(interaction, card_embed(forgotten_card(removed)))
+
+    @forget.autocomplete("phrasing")
+    async def phrasing_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not await _is_moderator(interaction) or interaction.guild_id is None:
+            return []  # members' words, for moderators only
+        typed = current.casefold().strip()
+        return [
+            app_commands.Choice(name=shorten(f"{p.text} → {p.entry_id}", 100), value=str(p.id))
+            for p in await app_of(self.bot).storage.learned_phrasings(interaction.guild_id)
+            if not typed or typed in p.text.casefold() or typed in p.entry_id
+        ][:25]
+
+
+def _guild_of(interaction: discord.Interaction) -> int:
+    assert interaction.guild_id is not None  # guild_only, and interaction_check refused direct messages
+    return interaction.guild_id
+
+
+async def _is_moderator(interaction: discord.Interaction) -> bool:
+    try:
+        return await require_moderator(interaction)
+    except app_commands.CheckFailure:
+        return False
 
 
 async def setup(bot: GuideNestBot) -> None:

@@ -1,7 +1,7 @@
 """The bot's SQLite database (aiosqlite, WAL, versioned migrations). Core: no Discord here."""
 
 from bot.storage.check import DatabaseStatus, UnusableDatabaseError, check_database
-from bot.storage.records import AnswerRecord, EntryFeedback, GuildConfig, MissRow, ProbeAuditRow
+from bot.storage.records import AnswerRecord, EntryFeedback, GuildConfig, LearnedPhrasing, MissRow, ProbeAuditRow
 from bot.storage.store import Storage, StorageError
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "DatabaseStatus",
     "EntryFeedback",
     "GuildConfig",
+    "LearnedPhrasing",
     "MissRow",
     "ProbeAuditRow",
     "Storage",

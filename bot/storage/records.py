@@ -65,6 +65,20 @@ class MissRow:
     reason: str
     entry_id: str | None
     score: float | None
+    # The latest miss's row id, which names the group in the "Teach…" menu of /kb stats.
+    latest_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedPhrasing:
+    """A question a moderator taught the bot to answer with `entry_id` in one guild."""
+
+    id: int
+    guild_id: int
+    entry_id: str
+    text: str
+    taught_by: int  # the moderator's user id
+    taught_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The bot's SQLite database: guild settings, posted answers, votes, misses and the probe audit log.
+"""The bot's SQLite database: guild settings, posted answers, votes, misses, learned phrasings and the probe audit log.
 
 One `Storage` owns one aiosqlite connection (one worker thread). Several processes or connections may share
 the file: WAL mode lets readers run beside the single writer, and writes wait up to `BUSY_TIMEOUT_SECONDS` for
@@ -26,7 +26,14 @@ import aiosqlite
 
 from bot.settings import Confidence
 from bot.storage.migrations import MIGRATIONS, statements
-from bot.storage.records import AnswerRecord, EntryFeedback, GuildConfig, MissRow, ProbeAuditRow
+from bot.storage.records import (
+    AnswerRecord,
+    EntryFeedback,
+    GuildConfig,
+    LearnedPhrasing,
+    MissRow,
+    ProbeAuditRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,18 @@ def _settle(committed: asyncio.Future[None], error: BaseException | None) -> Non
         committed.set_result(None)
     else:
         committed.set_exception(error)
+
+
+def _learned(row: sqlite3.Row) -> LearnedPhrasing:
+    phrasing_id, guild_id, entry_id, text, taught_by, taught_at = row
+    return LearnedPhrasing(
+        id=int(phrasing_id),
+        guild_id=int(guild_id),
+        entry_id=str(entry_id),
+        text=str(text),
+        taught_by=int(taught_by),
+        taught_at=_from_text(taught_at),
+    )
 
 
 def _check_limit(limit: int) -> None:
@@ -519,9 +538,64 @@ class Storage:
                 reason=reason,
                 entry_id=entry_id,
                 score=score,
+                latest_id=int(latest),
             )
-            for text, at, reason, entry_id, score, repeats, _latest in rows
+            for text, at, reason, entry_id, score, repeats, latest in rows
         ]
+
+    async def missed_question(self, guild_id: int, miss_id: int) -> str | None:
+        """The text of miss `miss_id` if it was recorded in `guild_id` and is still kept, else None."""
+        rows = await self._rows("SELECT text FROM miss WHERE id = ? AND guild_id = ?", (miss_id, guild_id))
+        return str(rows[0][0]) if rows else None
+
+    # --- learned phrasings ------------------------------------------------------------------------------
+
+    async def learn_phrasing(self, guild_id: int, entry_id: str, text: str, taught_by: int) -> LearnedPhrasing:
+        """Teach `text` as a way to ask for `entry_id` in `guild_id`; the same text taught again (whatever its case
+        and spacing) moves to the new entry, with its new teacher and time."""
+        key = grouping_key(text)
+        if not key.strip() or not entry_id:
+            raise ValueError("a learned phrasing needs text and an entry")
+        taught_at = self._now()
+        rows = await self._rows(
+            "INSERT INTO learned_phrasing (guild_id, entry_id, text, grouping_key, taught_by, taught_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, grouping_key) DO UPDATE SET entry_id = excluded.entry_id,"
+            " text = excluded.text, taught_by = excluded.taught_by, taught_at = excluded.taught_at"
+            " RETURNING id",
+            (guild_id, entry_id, text, key, taught_by, taught_at),
+        )
+        return LearnedPhrasing(
+            id=int(rows[0][0]),
+            guild_id=guild_id,
+            entry_id=entry_id,
+            text=text,
+            taught_by=taught_by,
+            taught_at=_from_text(taught_at),
+        )
+
+    async def learned_phrasings(self, guild_id: int | None) -> list[LearnedPhrasing]:
+        """A guild's learned phrasings (`None`: every guild's), the latest taught first."""
+        rows = await self._rows(
+            "SELECT id, guild_id, entry_id, text, taught_by, taught_at FROM learned_phrasing"
+            " WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY taught_at DESC, id DESC",
+            (guild_id,),
+        )
+        return [_learned(row) for row in rows]
+
+    async def forget_phrasing(self, guild_id: int, phrasing_id: int) -> LearnedPhrasing | None:
+        """Remove a learned phrasing of `guild_id`; what was removed, or None if it has no such phrasing."""
+        rows = await self._rows(
+            "DELETE FROM learned_phrasing WHERE id = ? AND guild_id = ?"
+            " RETURNING id, guild_id, entry_id, text, taught_by, taught_at",
+            (phrasing_id, guild_id),
+        )
+        return _learned(rows[0]) if rows else None
+
+    async def taught_guilds(self) -> set[int]:
+        """The guilds that have at least one learned phrasing."""
+        rows = await self._rows("SELECT DISTINCT guild_id FROM learned_phrasing")
+        return {int(row[0]) for row in rows}
 
     async def purge_expired(self, retention_days: int, now: datetime | None = None) -> int:
         """Delete misses older than `retention_days`, and forget the questions behind older answers.

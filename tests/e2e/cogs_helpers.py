@@ -8,10 +8,11 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Confidence
+from tests.e2e.harness import Interaction
 
 if TYPE_CHECKING:
     from bot.storage import Storage
-    from tests.e2e.emulator import Channel, RestCall, StoredMessage
+    from tests.e2e.emulator import Channel, RestCall, StoredMessage, User
 
 _VOTE = re.compile(r"gn:vote:(up|down)(?::([a-z0-9-]+))?")
 
@@ -22,6 +23,16 @@ async def enable_channel(e2e: Any, channel: Channel, *, enabled: bool = True) ->
     reply = await inter.reply()
     assert f"<#{channel.id}>" in reply.text
     return reply
+
+
+async def message_command(
+    e2e: Any, name: str, target: StoredMessage, *, user: User | None = None, force: bool = False
+) -> Interaction:
+    """A member (`member` by default) runs the message context-menu command `name` (Apps → name) on `target`."""
+    record = await e2e.emulator.inject_message_command(
+        name, target, user=user or e2e.world.member, force=force
+    )
+    return Interaction(e2e.emulator, record)
 
 
 def vote_ids(message: StoredMessage) -> tuple[str, str]:

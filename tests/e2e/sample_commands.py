@@ -1,8 +1,9 @@
 """Slash commands, views and a modal that the emulator's own tests add to the factory-built bot.
 
 They stand in for the bot's features (written elsewhere) so the emulator can be shown to carry every kind of
-interaction through the real client: `/emu …` subcommands, a moderators-only `/emu-admin`, buttons, a select,
-a modal and a persistent view. Names start with "emu" so they never clash with the bot's own commands.
+interaction through the real client: `/emu …` subcommands, a moderators-only `/emu-admin`, two message
+context menus ("Emu Quote", and "Emu Moderate" for moderators), buttons, a select, a modal and a persistent
+view. Names start with "emu" so they never clash with the bot's own commands.
 """
 
 from __future__ import annotations
@@ -173,3 +174,23 @@ def add_sample_commands(bot: discord.Client, seen: Seen) -> None:
         await interaction.response.send_message("Admin OK", ephemeral=True)
 
     tree.add_command(admin)
+
+    # Message context menus (Apps → …): names may have capitals and spaces, unlike slash commands.
+    async def quote(interaction: discord.Interaction, message: discord.Message) -> None:
+        seen.calls["quote"] = {
+            "id": message.id,
+            "author": message.author.id,
+            "channel": message.channel.id,
+            "content": message.content,
+        }
+        await interaction.response.send_message(f"Quoted: {message.content}", ephemeral=True)
+
+    tree.add_command(app_commands.ContextMenu(name="Emu Quote", callback=quote))
+
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def moderate(interaction: discord.Interaction, message: discord.Message) -> None:
+        seen.calls["moderate"] = {"id": message.id, "manage_guild": interaction.permissions.manage_guild}
+        await interaction.response.send_message("Moderated", ephemeral=True)
+
+    tree.add_command(app_commands.ContextMenu(name="Emu Moderate", callback=moderate))

@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.emulator import CommandNotAvailable
 from tests.e2e.emulator.state import MESSAGE_FLAG_EPHEMERAL, Perm
+from tests.e2e.harness import Interaction
 from tests.e2e.sample_commands import PersistentView, Seen, add_sample_commands
 
 pytestmark = pytest.mark.without_cogs
@@ -274,3 +275,80 @@ async def test_an_interaction_left_unanswered_is_reported(app, seen):
     assert [record.label for record in app.emulator.unanswered_interactions()] == ["/emu"]
     interaction.expect_no_response()
     assert app.emulator.unanswered_interactions() == []
+
+
+async def test_message_context_menus_register_as_type_3_without_description_or_options(app):
+    registered = {command["name"]: command for command in app.commands()}
+    quote, moderate = registered["Emu Quote"], registered["Emu Moderate"]
+    assert (quote["type"], quote["description"], quote["options"]) == (3, "", [])
+    assert quote["default_member_permissions"] is None
+    assert moderate["type"] == 3
+    assert moderate["default_member_permissions"] == str(int(Perm.MANAGE_GUILD))
+    # A slash command of the same name is a different command: a context menu is never found as one.
+    with pytest.raises(LookupError, match="no command"):
+        await app.slash("Emu Quote")
+
+
+async def test_a_message_command_carries_its_target_message(app, seen):
+    world = app.world
+    target = await app.send_message("smtp 587 or 465?", author=world.helper)
+    record = await app.emulator.inject_message_command("Emu Quote", target, user=world.member)
+    payload = record.payload["data"]
+    assert (payload["type"], payload["target_id"]) == (3, str(target.id))
+    assert payload["resolved"]["messages"][str(target.id)]["content"] == "smtp 587 or 465?"
+    reply = await Interaction(app.emulator, record).reply()
+    assert reply.content == "Quoted: smtp 587 or 465?"
+    assert reply.ephemeral
+    assert seen.calls["quote"] == {
+        "id": target.id,
+        "author": world.helper.id,
+        "channel": world.help.id,
+        "content": "smtp 587 or 465?",
+    }
+    assert record.label == "context menu 'Emu Quote'"
+    with pytest.raises(LookupError, match="no command"):
+        await app.emulator.inject_message_command("Emu Unknown", target, user=world.member)
+    await app.emulator.inject_delete(target)
+    with pytest.raises(ValueError, match="deleted"):
+        await app.emulator.inject_message_command("Emu Quote", target, user=world.member)
+
+
+async def test_a_message_command_checks_default_member_permissions(app, seen):
+    world = app.world
+    target = await app.send_message("hello")
+    with pytest.raises(CommandNotAvailable):
+        await app.emulator.inject_message_command("Emu Moderate", target, user=world.member)
+    record = await app.emulator.inject_message_command("Emu Moderate", target, user=world.moderator)
+    assert (await Interaction(app.emulator, record).reply()).content == "Moderated"
+    assert seen.calls["moderate"] == {"id": target.id, "manage_guild": True}
+    # Opened to everyone in the server's integration settings: Discord delivers it, without the permission.
+    record = await app.emulator.inject_message_command("Emu Moderate", target, user=world.member, force=True)
+    await Interaction(app.emulator, record).reply()
+    assert seen.calls["moderate"]["manage_guild"] is False
+
+
+async def test_context_menu_registration_is_checked_like_discord(app):
+    app_id, guild_id = app.world.application_id, app.world.guild.id
+
+    async def sync(*commands: dict) -> None:
+        await app.bot.http.bulk_upsert_guild_commands(app_id, guild_id, list(commands))
+
+    async def refused(*commands: dict) -> list[str]:
+        with pytest.raises(discord.HTTPException) as error:
+            await sync(*commands)
+        assert (error.value.status, error.value.code) == (400, 50035)
+        (violation,) = app.emulator.take_violations("limits")
+        return [f"{problem.path} {problem.code}" for problem in violation.problems]
+
+    menu = {"name": "Find an answer", "type": 3}
+    assert await refused({**menu, "description": "Finds it"}) == [
+        "0.description APPLICATION_COMMAND_INVALID_DESCRIPTION"
+    ]
+    option = {"name": "text", "description": "Some text", "type": 3}
+    assert await refused({**menu, "options": [option]}) == ["0.options APPLICATION_COMMAND_OPTIONS_INVALID"]
+    assert await refused({**menu, "name": "n" * 33}) == ["0.name BASE_TYPE_BAD_LENGTH"]
+    assert await refused({**menu, "type": 7}) == ["0.type BASE_TYPE_CHOICES"]
+    assert await refused(*({"name": f"Menu {i}", "type": 3} for i in range(16))) == [" BASE_TYPE_MAX_LENGTH"]
+    # Capitals and spaces are fine for a context menu; the same name may be a user and a message command.
+    await sync(menu, {**menu, "type": 2}, *({"name": f"Menu {i}", "type": 3} for i in range(14)))
+    assert sorted((c["type"], c["name"]) for c in app.commands())[:2] == [(2, "Find an answer"), (3, "Find an answer")]

@@ -29,7 +29,18 @@ async def test_every_command_is_registered_with_its_options(e2e):
     assert options("ask")["private"].get("required", False) is False
     assert options("port")["query"].get("autocomplete") is True
     assert options("provider")["name"]["autocomplete"] is True
-    assert set(options("config")) == {"show", "channel", "confidence", "cooldowns", "moderator-role", "mailsettings"}
-    assert set(options("kb")) == {"stats", "reload"}
+    assert set(options("config")) == {
+        "show",
+        "channel",
+        "confidence",
+        "cooldowns",
+        "moderator-role",
+        "mailsettings",
+        "solved-tag",
+    }
+    assert options("config")["solved-tag"]["options"][0]["autocomplete"] is True
+    menus = {command["name"]: command["type"] for command in commands.values() if command["type"] != 1}
+    assert menus == {"Find an answer": 3, "Post an answer": 3}
+    assert set(options("kb")) == {"stats", "reload", "teach", "learned", "forget"}
     levels = [choice["value"] for choice in options("config")["confidence"]["options"][0]["choices"]]
     assert levels == ["strict", "normal", "relaxed", "default"]

@@ -3,7 +3,7 @@ client."""
 
 from tests.e2e.emulator.limits import Problem
 from tests.e2e.emulator.recording import GatewayFrame, Log, RestCall, StoredMessage, UploadedFile, Violation
-from tests.e2e.emulator.server import CommandNotAvailable, DiscordEmulator, InteractionRecord
+from tests.e2e.emulator.server import CommandNotAvailable, DiscordEmulator, InteractionRecord, MemberAttachment
 from tests.e2e.emulator.state import (
     BOT_TOKEN,
     Channel,
@@ -31,6 +31,7 @@ __all__ = [
     "InteractionRecord",
     "Log",
     "Member",
+    "MemberAttachment",
     "Overwrite",
     "Perm",
     "Problem",

@@ -9,7 +9,9 @@ description 4,096, 25 fields, field name 256 / value 1,024, footer 2,048, author
 message), Component reference (5 action rows, 5 buttons or 1 select per row, custom_id 100, button label 80,
 select options 25, option label/value/description 100, placeholder 150; modals: title 45, 5 components, text
 input label 45, value 4,000), Application commands (names 1-32 matching the name regex, lower case where a
-lower-case form exists; descriptions 1-100; 25 options; 25 choices of name 1-100; 100 chat-input commands),
+lower-case form exists; descriptions 1-100; 25 options; 25 choices of name 1-100; 100 chat-input commands;
+user and message context-menu commands: names 1-32, mixed case and spaces allowed, no description or options,
+15 of each type per scope),
 Receiving and responding (autocomplete: at most 25 choices), Threads (name 1-100).
 """
 
@@ -44,6 +46,7 @@ COMMAND_NAME_MAX = 32
 COMMAND_DESCRIPTION_MAX = 100
 COMMAND_OPTIONS_MAX = 25
 COMMANDS_PER_SCOPE_MAX = 100
+CONTEXT_MENUS_PER_SCOPE_MAX = 15  # of each type: user commands, message commands
 COMMAND_TOTAL_CHARS_MAX = 4000
 MODAL_TITLE_MAX = 45
 MODAL_COMPONENTS_MAX = 5
@@ -442,6 +445,10 @@ def check_modal(data: Any) -> list[Problem]:
 # --- Application commands -----------------------------------------------------------------------------------
 
 CHAT_INPUT = 1
+USER_COMMAND = 2
+MESSAGE_COMMAND = 3
+# PRIMARY_ENTRY_POINT (4) exists only for apps with an Activity, which this one is not.
+COMMAND_TYPES = (CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND)
 SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2
 
@@ -548,7 +555,12 @@ def check_command(command: Any, prefix: str = "") -> list[Problem]:
     if not isinstance(command, dict):
         return [Problem(prefix, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")]
     problems: list[Problem] = []
-    chat_input = command.get("type", CHAT_INPUT) == CHAT_INPUT
+    kind = command.get("type", CHAT_INPUT)
+    if kind not in COMMAND_TYPES:
+        problems.append(
+            Problem(_join(prefix, "type"), "BASE_TYPE_CHOICES", f"Value must be one of {COMMAND_TYPES}.")
+        )
+    chat_input = kind == CHAT_INPUT
     _check_name(problems, _join(prefix, "name"), command.get("name"), chat_input=chat_input)
     if chat_input:
         _max_length(
@@ -565,6 +577,14 @@ def check_command(command: Any, prefix: str = "") -> list[Problem]:
                 _join(prefix, "description"),
                 "APPLICATION_COMMAND_INVALID_DESCRIPTION",
                 "Context menu commands cannot have a description",
+            )
+        )
+    if not chat_input and command.get("options"):
+        problems.append(
+            Problem(
+                _join(prefix, "options"),
+                "APPLICATION_COMMAND_OPTIONS_INVALID",
+                "Only chat input commands can have options",
             )
         )
     if _command_chars(command) > COMMAND_TOTAL_CHARS_MAX:
@@ -592,7 +612,7 @@ def check_command_list(commands: Any) -> list[Problem]:
         return [Problem("", "BASE_TYPE_ARRAY", "Must be an array.")]
     problems: list[Problem] = []
     seen: set[tuple[int, str]] = set()
-    chat_input = 0
+    per_type: dict[int, int] = {}
     for index, command in enumerate(commands):
         problems.extend(check_command(command, str(index)))
         if not isinstance(command, dict):
@@ -607,13 +627,22 @@ def check_command_list(commands: Any) -> list[Problem]:
                 )
             )
         seen.add(key)
-        chat_input += key[0] == CHAT_INPUT
-    if chat_input > COMMANDS_PER_SCOPE_MAX:
+        per_type[key[0]] = per_type.get(key[0], 0) + 1
+    if per_type.get(CHAT_INPUT, 0) > COMMANDS_PER_SCOPE_MAX:
         problems.append(
             Problem(
                 "", "BASE_TYPE_MAX_LENGTH", f"Must be {COMMANDS_PER_SCOPE_MAX} or fewer chat input commands."
             )
         )
+    for kind, what in ((USER_COMMAND, "user"), (MESSAGE_COMMAND, "message")):
+        if per_type.get(kind, 0) > CONTEXT_MENUS_PER_SCOPE_MAX:
+            problems.append(
+                Problem(
+                    "",
+                    "BASE_TYPE_MAX_LENGTH",
+                    f"Must be {CONTEXT_MENUS_PER_SCOPE_MAX} or fewer {what} commands.",
+                )
+            )
     return problems
 
 

@@ -3,15 +3,18 @@
 It answers the requests discord.py makes, keeps the state they change (messages, reactions, threads,
 registered commands, interaction responses), records every REST call and gateway frame, checks every request
 against Discord's limits (`limits.py`), and lets a test inject what members do (messages, slash commands,
-autocomplete, clicks, selects, modal submits, reactions) and what goes wrong (rate limits, server errors,
-dropped connections, invalid sessions).
+message context-menu commands, autocomplete, clicks, selects, modal submits, reactions) and what goes wrong
+(rate limits, server errors, dropped connections, invalid sessions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import re
+import time
 import traceback
 import urllib.parse
 from dataclasses import dataclass, field
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/api/v10"
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+# Discord signs attachment URLs (ex: expiry, is: issued, hm: an HMAC of both and the path); they last a day.
+ATTACHMENT_URL_LIFETIME = 24 * 60 * 60
 
 # Interaction types.
 APPLICATION_COMMAND = 2
@@ -113,6 +118,19 @@ class InteractionRecord:
     expect_no_response: bool = False
 
 
+@dataclass(frozen=True)
+class MemberAttachment:
+    """A file a member attaches to a message. `width`/`height`: what Discord reports for an image (None: not
+    reported). `url`: a test's override, for an attachment said to live on another host."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    url: str | None = None
+
+
 @dataclass
 class _Route:
     method: str
@@ -146,6 +164,11 @@ class DiscordEmulator:
         self._runner: web.AppRunner | None = None
         self._routes: list[_Route] = []
         self._command_versions = 0
+        # Attachment id -> (content type, bytes), served under /attachments/ as Discord's CDN serves them.
+        self.attachment_files: dict[int, tuple[str | None, bytes]] = {}
+        # Every attachment download (path and query), answered or refused.
+        self.attachment_downloads: Log[str] = Log(str)
+        self._url_key = unique_token("cdn-key").encode()
         self._add_routes()
 
     # --- lifecycle ------------------------------------------------------------------------------------------
@@ -171,6 +194,7 @@ class DiscordEmulator:
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/resume", self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._handle_rest)
+        app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
@@ -512,15 +536,16 @@ class DiscordEmulator:
         """The commands registered for a guild (or, with None, globally), as Discord stores them."""
         return list(self.commands.get(guild_id, []))
 
-    def find_command(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
-        """A chat-input command by name: the guild's own first, then the global ones."""
+    def find_command(self, name: str, guild_id: int | None = None, *, kind: int = 1) -> dict[str, Any]:
+        """A command by name and type (1 chat input, 3 message context menu): the guild's own first, then
+        the global ones."""
         scopes = [guild_id, None] if guild_id is not None else [None]
         for scope in scopes:
             for command in self.commands.get(scope, []):
-                if command["name"] == name and command["type"] == 1:
+                if command["name"] == name and command["type"] == kind:
                     return command
-        known = sorted({c["name"] for scope in scopes for c in self.commands.get(scope, [])})
-        raise LookupError(f"no command /{name} is registered (registered: {known})")
+        known = sorted({c["name"] for scope in scopes for c in self.commands.get(scope, []) if c["type"] == kind})
+        raise LookupError(f"no command {name!r} of type {kind} is registered (registered: {known})")
 
     # --- guilds and channels --------------------------------------------------------------------------------
 
@@ -697,7 +722,7 @@ class DiscordEmulator:
             "mention_everyone": False,
             "mentions": self._mentions(content, guild, allowed if from_bot else None),
             "mention_roles": [str(role) for role in mentioned_role_ids(content)] if roles_ping else [],
-            "attachments": self._attachments(files or []),
+            "attachments": self._attachments(files or [], channel.id),
             "embeds": [{"type": "rich", **embed} for embed in body.get("embeds") or []],
             "reactions": [],
             "pinned": False,
@@ -750,22 +775,54 @@ class DiscordEmulator:
         self.created_messages.append(stored)
         return stored
 
-    def _attachments(self, files: list[UploadedFile]) -> list[dict[str, Any]]:
+    def _attachments(
+        self, files: list[UploadedFile] | list[MemberAttachment], channel_id: int
+    ) -> list[dict[str, Any]]:
         attachments = []
         for file in files:
             attachment_id = self.world.ids.next()
-            url = f"{self.base_url}/attachments/{attachment_id}/{file.filename}"
-            attachments.append(
-                {
-                    "id": str(attachment_id),
-                    "filename": file.filename or "file",
-                    "size": len(file.data),
-                    "url": url,
-                    "proxy_url": url,
-                    "content_type": file.content_type,
-                }
-            )
+            filename = file.filename or "file"
+            self.attachment_files[attachment_id] = (file.content_type, file.data)
+            url = self._signed_url(f"/attachments/{channel_id}/{attachment_id}/{urllib.parse.quote(filename)}")
+            attachment: dict[str, Any] = {
+                "id": str(attachment_id),
+                "filename": filename,
+                "size": len(file.data),
+                "url": url,
+                "proxy_url": url,
+                "content_type": file.content_type,
+            }
+            if isinstance(file, MemberAttachment):
+                if file.width is not None and file.height is not None:
+                    attachment.update(width=file.width, height=file.height)
+                if file.url is not None:
+                    attachment.update(url=file.url, proxy_url=file.url)
+            attachments.append(attachment)
         return attachments
+
+    def _url_signature(self, path: str, expires: str, issued: str) -> str:
+        return hmac.new(self._url_key, f"{path}?ex={expires}&is={issued}".encode(), hashlib.sha256).hexdigest()
+
+    def _signed_url(self, path: str) -> str:
+        issued = int(time.time())
+        expires, issued_hex = f"{issued + ATTACHMENT_URL_LIFETIME:x}", f"{issued:x}"
+        signature = self._url_signature(path, expires, issued_hex)
+        return f"{self.base_url}{path}?ex={expires}&is={issued_hex}&hm={signature}&"
+
+    async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
+        """GET an attachment as Discord's CDN does: its bytes with content type and length, if the URL's
+        signature holds and has not expired; 404 otherwise."""
+        self.attachment_downloads.append(request.path_qs)
+        query = request.query
+        expected = self._url_signature(request.path, query.get("ex", ""), query.get("is", ""))
+        attachment_id = request.match_info["attachment_id"]
+        stored = self.attachment_files.get(int(attachment_id)) if attachment_id.isdigit() else None
+        expires = query.get("ex", "")
+        fresh = re.fullmatch(r"[0-9a-f]{1,16}", expires) is not None and int(expires, 16) >= time.time()
+        if stored is None or not fresh or not hmac.compare_digest(expected, query.get("hm", "")):
+            return web.Response(status=404, text="This content is no longer available.")
+        content_type, data = stored
+        return web.Response(body=data, content_type=content_type or "application/octet-stream")
 
     async def _announce(self, event: str, message: StoredMessage) -> None:
         if message.ephemeral:
@@ -830,7 +887,9 @@ class DiscordEmulator:
         if "attachments" in body:
             kept = {str(a.get("id")) for a in body["attachments"] or []}
             updated["attachments"] = [a for a in message.data.get("attachments") or [] if a["id"] in kept]
-        updated["attachments"] = (updated.get("attachments") or []) + self._attachments(call.files)
+        updated["attachments"] = (updated.get("attachments") or []) + self._attachments(
+            call.files, message.channel_id
+        )
         updated["flags"] = (message.flags & ~MESSAGE_FLAG_LOADING) | ((body.get("flags") or 0) & (1 << 2))
         if limits.is_empty_message(updated):
             raise ApiError(400, 50006, "Cannot send an empty message")
@@ -1214,20 +1273,29 @@ class DiscordEmulator:
         channel: Any,
         reply_to: StoredMessage | None = None,
         embeds: list[dict[str, Any]] | None = None,
+        attachments: list[MemberAttachment] | None = None,
     ) -> StoredMessage:
         """A member posts a message (MESSAGE_CREATE). `<@id>` mentions in the content are resolved as Discord
-        does."""
+        does; `attachments` are served at the URLs the message gives for them."""
         guild = self.world.guild_of(channel)
         self._member_of(guild, author)
         if channel.type not in MESSAGEABLE_TYPES:
             raise ValueError(f"members cannot post in {channel.name!r} directly (type {channel.type!r})")
         body: dict[str, Any] = {"content": content, "embeds": embeds or []}
+        if len(attachments or []) > limits.FILES_MAX or any(
+            len(file.data) > ATTACHMENT_SIZE_LIMIT for file in attachments or []
+        ):
+            raise ValueError(
+                f"Discord takes at most {limits.FILES_MAX} files of {ATTACHMENT_SIZE_LIMIT} bytes each"
+            )
         if reply_to is not None:
             body["message_reference"] = {
                 "message_id": str(reply_to.id),
                 "channel_id": str(reply_to.channel_id),
             }
         message = self._new_message(channel, author, body)
+        if attachments:
+            message.data["attachments"] = self._attachments(attachments, channel.id)
         # A reply mentions the replied-to author unless they are the same person (Discord's default for
         # members).
         if reply_to is not None and reply_to.author_id != author.id:
@@ -1328,7 +1396,9 @@ class DiscordEmulator:
         if message is not None:
             payload["message"] = message.data
         label = {
-            APPLICATION_COMMAND: f"/{data.get('name')}",
+            APPLICATION_COMMAND: f"/{data.get('name')}"
+            if data.get("type", 1) == 1
+            else f"context menu {data.get('name')!r}",
             AUTOCOMPLETE: f"autocomplete for /{data.get('name')}",
             MESSAGE_COMPONENT: f"component {data.get('custom_id')!r}",
             MODAL_SUBMIT: f"modal {data.get('custom_id')!r}",
@@ -1364,7 +1434,7 @@ class DiscordEmulator:
         have = guild.permissions_in(member, channel)
         if int(required) == 0 or have & int(required) != int(required):
             raise CommandNotAvailable(
-                f"{user.username} cannot use /{command['name']}: "
+                f"{user.username} cannot use {command['name']!r}: "
                 f"it needs permissions {required}, they have {have}"
             )
 
@@ -1529,6 +1599,33 @@ class DiscordEmulator:
         against the registered options (types, choices, ranges, required) as Discord's client would. A member
         without the command's default member permissions raises CommandNotAvailable unless `force`."""
         data = self._command_data(name, options or {}, user, channel, force=force)
+        record, payload = self._interaction_payload(APPLICATION_COMMAND, data, user, channel)
+        return await self._send_interaction(record, payload)
+
+    async def inject_message_command(
+        self, name: str, target: StoredMessage, *, user: User, force: bool = False
+    ) -> InteractionRecord:
+        """A member picks Apps → `name` on `target`: a MESSAGE command (type 3) run in the target's channel,
+        with the message itself in `data.resolved.messages`, as Discord sends it. Permissions as for
+        `inject_slash`."""
+        if target.deleted:
+            raise ValueError(f"message {target.id} was deleted")
+        if target.ephemeral:
+            raise ValueError("an ephemeral message has no context menu")
+        channel = self.world.channels[target.channel_id]
+        guild = self.world.guild_of(channel)
+        command = self.find_command(name, guild.id if guild else None, kind=limits.MESSAGE_COMMAND)
+        if not force:
+            self._check_command_permission(command, user, channel)
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name,
+            "type": limits.MESSAGE_COMMAND,
+            "target_id": str(target.id),
+            "resolved": {"messages": {str(target.id): target.data}},
+        }
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
         record, payload = self._interaction_payload(APPLICATION_COMMAND, data, user, channel)
         return await self._send_interaction(record, payload)
 
