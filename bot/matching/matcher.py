@@ -513,18 +513,18 @@ class Matcher:
         terms = evidence.terms
         may_answer = terms.off_signals <= terms.mail_signals and (bool(terms.mail_signals) or len(terms.terms) >= 2)
         lexical = Readings(scored, answer_probability(evidence.features()) if scored else 0.0, True, None, may_answer)
+        lexical_best = scored[0].entry.id if scored else None
         if self._reranker is None:
             return lexical
+        if lexical_best is not None and evidence.words >= VERBATIM_WORDS:
+            return lexical  # one of its phrasings (an error text, a taught question) is in the message
+        if lexical_best is not None and lexical.probability >= RERANK_KEEP_LEXICAL:
+            return lexical  # a lexical reading this sure keeps its entry, and is confident at every level
         reading = self._reranker.read(text)
         pick = reading.best
         if pick is None or pick not in self._by_id:
             return lexical
-        lexical_best = scored[0].entry.id if scored else None
-        if lexical_best is not None and evidence.words >= VERBATIM_WORDS:
-            return lexical  # one of its phrasings (an error text, a taught question) is in the message
         certainty = reading.certainty
-        if lexical.probability >= RERANK_KEEP_LEXICAL:
-            return replace(lexical, certainty=certainty if pick == lexical_best else None)  # this sure keeps its entry
         # The re-ranker reading the message as one the knowledge does not answer holds back the lexical answer.
         unanswered = certainty < RERANK_VETO
         if pick == lexical_best:
