@@ -78,7 +78,7 @@ LEVELS: Mapping[Confidence, Level] = {
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
-RERANK_C = 0.5  # the SVM's regularisation: lower generalises more, higher fits the phrasings closer
+RERANK_C = 1.0  # the SVM's regularisation: lower generalises more, higher fits the phrasings closer
 RERANK_MAX_ENTRIES = 2_000  # larger knowledge bases are matched lexically only (weights grow as entries times features)
 RERANK_MAX_TEXT = 8_000  # characters of a message the re-ranker reads (a long paste is mostly log)
 RERANK_NONE_FLOOR = -1.0  # "not answered" counts at least this much against the best entry
