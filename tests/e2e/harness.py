@@ -20,7 +20,8 @@ from tests.e2e.emulator.state import MESSAGE_FLAG_LOADING, Channel, DefaultWorld
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tests.e2e.emulator import DiscordEmulator, InteractionRecord, RestCall, StoredMessage
+    from tests.e2e.emulator import DiscordEmulator, InteractionRecord, MemberAttachment, RestCall, StoredMessage
+
 
 # discord.py names the tasks that run handlers; settle() waits for these.
 _HANDLER_TASK_PREFIXES = (
@@ -359,9 +360,10 @@ class BotHarness:
         forum: Channel | None = None,
         author: User | None = None,
         tags: tuple[str, ...] = (),
+        attachments: list[MemberAttachment] | None = None,
     ) -> tuple[Channel, StoredMessage]:
         return await self.emulator.inject_forum_post(
-            forum or self.world.forum, title, content, author=self._user(author), tags=tags
+            forum or self.world.forum, title, content, author=self._user(author), tags=tags, attachments=attachments
         )
 
     async def create_thread(

@@ -153,6 +153,17 @@ async def test_a_mention_with_a_screenshot_and_words(e2e: Any) -> None:
     assert shown_entry(answer) == "outlook-0x800ccc0f"
 
 
+async def test_a_forum_post_with_only_a_screenshot_is_answered_in_its_thread(e2e: Any) -> None:
+    await enable_channel(e2e, e2e.world.forum)
+    thread, starter = await e2e.create_forum_post(
+        "iPhone mail broken", "see screenshot", attachments=[screenshot(width=390 * 3, height=367 * 3)]
+    )
+    answer = await e2e.wait_for_reply(starter)
+    assert answer.channel_id == thread.id
+    assert embed(answer)["description"].startswith("From your screenshot: *")
+    assert shown_entry(answer) == "ios-cannot-get-mail"
+
+
 async def test_nothing_is_downloaded_where_the_bot_would_not_answer(e2e: Any) -> None:
     mark = e2e.emulator.created_messages.mark()
     await post(e2e, "look at this", screenshot(), channel=e2e.world.general)  # not enabled, not mentioned

@@ -1336,9 +1336,17 @@ class DiscordEmulator:
         return thread
 
     async def inject_forum_post(
-        self, forum: Any, title: str, content: str, *, author: User, tags: tuple[str, ...] = ()
+        self,
+        forum: Any,
+        title: str,
+        content: str,
+        *,
+        author: User,
+        tags: tuple[str, ...] = (),
+        attachments: list[MemberAttachment] | None = None,
     ) -> tuple[Any, StoredMessage]:
-        """A member opens a forum post: THREAD_CREATE, then the starter message (same id as the thread)."""
+        """A member opens a forum post: THREAD_CREATE, then the starter message (same id as the thread), with
+        `attachments` served as `inject_message` serves them."""
         guild = self.world.guild_of(forum)
         assert guild is not None
         assert forum.type == ChannelType.GUILD_FORUM
@@ -1349,6 +1357,8 @@ class DiscordEmulator:
         )
         await self._announce_thread(thread)
         message = self._new_message(thread, author, {"content": content}, message_id=message_id)
+        if attachments:
+            message.data["attachments"] = self._attachments(attachments, thread.id)
         await self._announce("MESSAGE_CREATE", message)
         return thread, message
 
