@@ -114,8 +114,11 @@ def main() -> None:
     chosen_normal: float | None = None
     # Normal first: strict must never answer what normal would not, nor relaxed stay silent where normal answers.
     for level_name in (Confidence.NORMAL, Confidence.STRICT, Confidence.RELAXED):
-        bounds = BOUNDS[level_name]
         current = LEVELS[level_name]
+        # The lexical answers alone (no re-ranker certainty) may already miss the wrong-answer bound on posts
+        # harder than those it was written from: then the bound is what they reach, and certainty may add none.
+        lexical_wrong = figures(oof, Level(current.probability, float("inf")))["wrong"]
+        bounds = {**BOUNDS[level_name], "wrong": max(BOUNDS[level_name]["wrong"], lexical_wrong)}
         best_t, best_right = None, -1.0
         for t in GRID:
             strict = level_name is Confidence.STRICT

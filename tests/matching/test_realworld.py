@@ -29,7 +29,7 @@ SPLIT = load_split()
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first three yet
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on.
 TOP1_GUARD = 0.80
-CONFIDENT_RIGHT_GUARD = 0.52
+CONFIDENT_RIGHT_GUARD = 0.50
 CONFIDENT_WRONG_GUARD = 0.04
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 
