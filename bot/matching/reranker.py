@@ -105,7 +105,7 @@ def char_grams(text: str) -> list[str]:
 
 CHAR_SIZES = (3, 4, 5)
 ANALYZERS: tuple[Callable[[str], list[str]], ...] = (word_grams, char_grams)
-_FORMAT = 1  # of the cached file; bump when what is stored changes
+_FORMAT = 2  # of the cached file; bump when what is stored changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +197,8 @@ class Reranker:
             TfidfVectorizer(analyzer=char_grams, sublinear_tf=True, min_df=2),
         ]
         union = FeatureUnion([(f"part{i}", part) for i, part in enumerate(parts)])
-        model = LinearSVC(C=RERANK_C).fit(union.fit_transform(texts), labels)
+        # A fixed seed: liblinear shuffles its coordinates, and the same knowledge should give the same answers.
+        model = LinearSVC(C=RERANK_C, random_state=0).fit(union.fit_transform(texts), labels)
         features, offset = [], 0
         for analyze, (_, part) in zip(ANALYZERS, union.transformer_list, strict=True):  # the fitted parts
             columns = {str(gram): int(column) for gram, column in part.vocabulary_.items()}
