@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # Real mail servers and a DNS server for the probe tests (the tests' fixtures start and stop them).
 need=()
 command -v dovecot >/dev/null || need+=(dovecot-imapd dovecot-pop3d)
+# The storage tests start their own PostgreSQL 15 from Debian's binaries (tests/pg.py).
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 # Tesseract's English data for the screenshot tests (tesserocr, from the ocr extra, bundles the library), and
 # the DejaVu fonts the tests render screenshots with.
@@ -16,7 +18,7 @@ command -v tesseract >/dev/null && [ -f /usr/share/tesseract-ocr/5/tessdata/eng.
 if ((${#need[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    # policy-rc.d keeps Debian from starting the system-wide Dovecot: the tests run their own instance.
+    # policy-rc.d keeps Debian from starting the system-wide Dovecot and PostgreSQL: the tests run their own.
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi

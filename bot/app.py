@@ -197,7 +197,7 @@ class GuideNestBot(commands.AutoShardedBot):
         if self.is_closed():
             return  # shut down while the knowledge loaded: open nothing more
         if "storage" not in vars(self) or self.storage.closed:
-            self.storage = await Storage.open(self.settings.database_path)
+            self.storage = await Storage.open(self.settings.database_target)
             # What moderators taught each server, read from the storage just opened as servers ask.
             self.guild_matchers = GuildMatchers(
                 self.storage, lambda: self.knowledge.current, capacity=self.settings.learned_matchers

@@ -184,6 +184,12 @@ class Settings(BaseSettings):
     database_path: Annotated[Path, Group.STORAGE] = Field(
         default=Path("guidenest.sqlite3"), description="the path of a SQLite database file"
     )
+    # A secret: a PostgreSQL URL may hold a password.
+    database_url: Annotated[SecretStr | None, Group.STORAGE] = Field(
+        default=None,
+        description="a sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL",
+        examples=["postgresql://guidenest@db.internal/guidenest"],
+    )
     miss_retention_days: Annotated[int, Group.STORAGE] = Field(default=30, ge=1, description="a whole number of days")
 
     # --- Operations ------------------------------------------------------------------------------------------
@@ -252,6 +258,20 @@ class Settings(BaseSettings):
     ocr_concurrency: Annotated[int, Group.SCREENSHOTS] = Field(
         default=2, ge=1, le=32, description="a whole number of images"
     )
+
+    @property
+    def database_target(self) -> Path | str:
+        """The database the bot uses: GUIDENEST_DATABASE_URL when set, else the SQLite file GUIDENEST_DATABASE_PATH."""
+        return self.database_url.get_secret_value() if self.database_url is not None else self.database_path
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"(sqlite(\+\w+)?:///\S+|postgres(ql)?(\+\w+)?://\S*/\w\S*)", value.get_secret_value()
+        ):
+            raise ValueError  # the expected form says it all
+        return value
 
     @field_validator("discord_api_base")
     @classmethod

@@ -46,9 +46,9 @@ def run_learned(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage import StorageError  # only now, as `guidenest db` does: other commands need no database code
 
     try:
-        phrasings = read_learned(settings.database_path, args.guild)
+        phrasings = read_learned(settings.database_target, args.guild)
     except StorageError as exc:
-        print(refusal(exc), file=sys.stderr)
+        print(refusal(exc, settings), file=sys.stderr)
         return 2
     if phrasings is None:
         print(f"No learned phrasings: {settings.database_path} does not exist yet.")
@@ -76,7 +76,7 @@ def run_learned(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def read_learned(path: Path, guild_id: int | None) -> list[LearnedPhrasing] | None:
+def read_learned(path: Path | str, guild_id: int | None) -> list[LearnedPhrasing] | None:
     """The learned phrasings (of `guild_id`, or all); None when the database does not exist yet."""
     from bot.storage import Storage, check_database
 

@@ -121,7 +121,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     try:
         # Before anything else opens the file: a database the bot cannot write, or one that is damaged, newer or
         # locked, is refused here rather than found out by the first vote that fails to save.
-        check_database(settings.database_path)
+        check_database(settings.database_target)
         return asyncio.run(serve(settings, token))
     except discord.LoginFailure:
         _error(REJECTED_TOKEN, token)
@@ -141,7 +141,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
             token,
         )
     except StorageError as exc:
-        _error(refusal(exc), token)
+        _error(refusal(exc, settings), token)
     except HealthServerError as exc:
         _error(f"guidenest: health endpoint ({env_name('health_port')}): {exc}", token)
     except (aiohttp.ClientError, discord.GatewayNotFound, OSError, TimeoutError) as exc:

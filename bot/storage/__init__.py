@@ -1,4 +1,4 @@
-"""The bot's SQLite database (aiosqlite, WAL, versioned migrations). Core: no Discord here."""
+"""The bot's database (SQLAlchemy Core: SQLite by default, or PostgreSQL; Alembic migrations). Core: no Discord here."""
 
 from bot.storage.check import DatabaseStatus, UnusableDatabaseError, check_database
 from bot.storage.records import AnswerRecord, EntryFeedback, GuildConfig, LearnedPhrasing, MissRow, ProbeAuditRow

@@ -1,24 +1,41 @@
-"""The start-up check: can the bot use this database file safely?
+"""The start-up check: can the bot use this database safely?
 
 `guidenest run` calls it before loading anything else and refuses to start on any finding; `guidenest db check`
 runs it by hand. Both print the same `UnusableDatabaseError` message. A file the check refuses is left as it was:
 nothing is migrated, repaired or replaced, and a read-only file is refused before SQLite opens it (opening it
-would leave read-only `-wal` and `-shm` files beside it).
+would leave read-only `-wal` and `-shm` files beside it). A PostgreSQL database is checked over one connection:
+reachable, a schema this version understands, writable by the bot's role.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.storage.migrations import MIGRATIONS
-from bot.storage.store import BUSY_TIMEOUT_SECONDS, StorageError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from bot.storage import schema
+from bot.storage.engine import (
+    BUSY_TIMEOUT_SECONDS,
+    BadDatabaseURLError,
+    create_engine,
+    database_url,
+    describe,
+    sqlite_path,
+)
+from bot.storage.migrations import SCHEMA_VERSION, NewerSchemaError, revisions, schema_version
+from bot.storage.store import StorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Coroutine
+    from pathlib import Path
+
+    from sqlalchemy.engine import URL, Connection
 
 # quick_check rather than integrity_check: it still reads every page (damaged table pages, bad records), but
 # skips the index-versus-table comparison that makes integrity_check slow on a large file.
@@ -34,19 +51,21 @@ class UnusableDatabaseError(StorageError):
 class DatabaseStatus:
     """What the check found in a database the bot can use."""
 
-    path: Path
+    path: Path | None  # None: a PostgreSQL database
     exists: bool  # False: `guidenest run` creates it
     schema_version: int  # 0 when it does not exist yet
     code_schema_version: int  # the version this code migrates to
     size_bytes: int
-    journal_mode: str  # "" when it does not exist yet
+    journal_mode: str  # "" when it does not exist yet; the server's version on PostgreSQL
+    location: str = ""  # how messages name it: the path, or the URL without its password
+    backend: str = "sqlite"
 
     @property
     def needs_migration(self) -> bool:
         return self.schema_version < self.code_schema_version
 
 
-def read_only(path: Path, why: str) -> UnusableDatabaseError:
+def read_only(path: Path | str, why: str) -> UnusableDatabaseError:
     return UnusableDatabaseError(
         f"{path} is read-only ({why}), so votes, misses and probe audit rows could not be saved; make the file,"
         " its folder and any -wal or -shm file beside it writable by the user that runs the bot"
@@ -60,7 +79,7 @@ def damaged(path: Path, why: str) -> UnusableDatabaseError:
     )
 
 
-def newer_schema(path: Path, found: int, known: int) -> UnusableDatabaseError:
+def newer_schema(path: Path | str, found: int | str, known: int) -> UnusableDatabaseError:
     return UnusableDatabaseError(
         f"{path} has schema version {found}, newer than this Guide Nest understands ({known}); upgrade Guide"
         " Nest, or use another database file"
@@ -130,6 +149,21 @@ def _quick_check(connection: sqlite3.Connection) -> str | None:
     return problems[0] if problems else "; ".join(lines) or "no result"
 
 
+def _sqlite_version(connection: sqlite3.Connection, path: Path, known: int) -> int:
+    """The file's schema version; a newer one is refused. Alembic's revision, when the file has one, must be ours."""
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    has_revision = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    if has_revision:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        if row is not None and row[0] not in revisions()[:known]:
+            raise newer_schema(path, row[0], known)
+    if version > known:
+        raise newer_schema(path, version, known)
+    return int(version)
+
+
 def _probe_write(connection: sqlite3.Connection, version: int) -> None:
     """Take the write lock and change page 1, then roll back: what every vote, miss and audit row will need.
 
@@ -148,17 +182,14 @@ def check_connection(
     path: Path,
     *,
     timeout: float = BUSY_TIMEOUT_SECONDS,
-    migrations: Sequence[str] = MIGRATIONS,
+    known: int = SCHEMA_VERSION,
 ) -> DatabaseStatus:
     """The checks that need SQLite: the header, the schema version, every page, and a write.
 
     Cheap and read-only first: a file found damaged is refused before anything tries to write to it.
     """
-    known = len(migrations)
     try:
-        (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if version > known:
-            raise newer_schema(path, version, known)
+        version = _sqlite_version(connection, path, known)
         (journal_mode,) = connection.execute("PRAGMA journal_mode").fetchone()
         problem = _quick_check(connection)
         if problem is not None:
@@ -173,27 +204,35 @@ def check_connection(
         code_schema_version=known,
         size_bytes=path.stat().st_size,
         journal_mode=str(journal_mode).lower(),
+        location=str(path),
     )
 
 
 def check_database(
-    path: Path, *, timeout: float | None = None, migrations: Sequence[str] = MIGRATIONS
+    target: Path | str, *, timeout: float | None = None, known: int = SCHEMA_VERSION
 ) -> DatabaseStatus:
-    """Whether the bot can use the database at `path`; raises UnusableDatabaseError saying why not.
+    """Whether the bot can use the database at `target` (a path or a URL); raises UnusableDatabaseError saying why
+    not.
 
     A file that does not exist yet is fine when its folder can be created or written. `timeout` is how long to
     wait for another connection's write lock (the store's own busy timeout unless a test wants it shorter).
     """
-    path = Path(path).absolute()
+    try:
+        url = database_url(target)
+    except BadDatabaseURLError as exc:
+        raise UnusableDatabaseError(str(exc)) from exc
     wait = BUSY_TIMEOUT_SECONDS if timeout is None else timeout
-    known = len(migrations)
+    sqlite_file = sqlite_path(url)
+    if sqlite_file is None:
+        return _run_to_end(_check_server(url, wait, known))
+    path = sqlite_file.absolute()
     if path.is_dir():
         raise UnusableDatabaseError(f"{path} is a folder, not a database file")
     if not path.exists():
         folder = _nearest_existing(path.parent)
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             raise UnusableDatabaseError(f"{path} does not exist, and it cannot be created: {folder} is not writable")
-        return DatabaseStatus(path, False, 0, known, 0, "")
+        return DatabaseStatus(path, False, 0, known, 0, "", location=str(path))
     _check_permissions(path)
     try:
         # mode=rw: never create a file here (it may have been moved away since the check above).
@@ -201,6 +240,69 @@ def check_database(
     except sqlite3.Error as exc:
         raise _refusal(path, exc, wait) from exc
     try:
-        return check_connection(connection, path, timeout=wait, migrations=migrations)
+        return check_connection(connection, path, timeout=wait, known=known)
     finally:
         connection.close()
+
+
+def _run_to_end(check: Coroutine[None, None, DatabaseStatus]) -> DatabaseStatus:
+    """The check is synchronous, as the SQLite one is; called from a running loop, it runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(check)
+    with ThreadPoolExecutor(1, thread_name_prefix="guidenest-db-check") as pool:
+        return pool.submit(asyncio.run, check).result()
+
+
+def _server_findings(connection: Connection, where: str, known: int) -> tuple[int, str, int]:
+    """Schema version, server version and size; refuses a newer schema, a read-only server or missing rights."""
+    try:
+        version = schema_version(connection)
+    except NewerSchemaError as exc:
+        raise newer_schema(where, exc.found, min(exc.known, known)) from exc
+    if version > known:
+        raise newer_schema(where, version, known)
+    if connection.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "on":
+        raise read_only(where, "the server accepts only reads: a standby, or default_transaction_read_only")
+    # Migrating creates tables in the current schema.
+    may_create = "SELECT has_schema_privilege(current_schema(), 'CREATE')"
+    if version < known and not connection.execute(text(may_create)).scalar_one():
+        raise read_only(where, "this role may not create tables in its schema, so it cannot be migrated")
+    for table in schema.TABLES if version == known else ():
+        # Listing several privileges in one call asks for any of them; every one is needed.
+        allowed = connection.execute(
+            text(
+                "SELECT has_table_privilege(:t, 'SELECT') AND has_table_privilege(:t, 'INSERT')"
+                " AND has_table_privilege(:t, 'UPDATE') AND has_table_privilege(:t, 'DELETE')"
+            ),
+            {"t": table.name},
+        ).scalar_one()
+        if not allowed:
+            raise read_only(where, f"this role may not write the {table.name} table")
+    server = str(connection.exec_driver_sql("SHOW server_version").scalar_one())
+    size = int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    return version, server, size
+
+
+async def _check_server(url: URL, wait: float, known: int) -> DatabaseStatus:
+    where = describe(url)
+    engine = create_engine(url)
+    try:
+        async with asyncio.timeout(wait), engine.connect() as connection:
+            version, server, size = await connection.run_sync(_server_findings, where, known)
+            await connection.rollback()  # only read; nothing to keep
+    except TimeoutError as exc:
+        raise UnusableDatabaseError(
+            f"{where} did not answer within {wait:g} s; check that the server is running and reachable"
+        ) from exc
+    except (DBAPIError, OSError) as exc:
+        why = exc.orig if isinstance(exc, DBAPIError) else exc
+        raise UnusableDatabaseError(
+            f"{where}: cannot use the database ({why}); check the URL, that the server is running and that it"
+            " lets this user in"
+        ) from exc
+    finally:
+        await engine.dispose()
+    server_name = f"PostgreSQL {server}"
+    return DatabaseStatus(None, True, version, known, size, server_name, location=where, backend="postgresql")

@@ -1,124 +1,123 @@
-"""The database schema, as the ordered list of scripts that build it.
+"""The schema's history: Alembic revisions in `alembic/versions/`, driven from code (there is no env.py).
 
-Migration N (1-based) takes a database from schema version N-1 to N; the version is `PRAGMA user_version`.
-Never edit a migration that has shipped (databases in the field already ran it); append a new one.
+Schema version N is the N-th revision. Revisions 0001-0003 reproduce the three migrations of the SQLite-only
+releases, which counted versions in `PRAGMA user_version`: such a file is adopted by stamping the revision of
+its version, then upgraded as usual. SQLite files keep `user_version` equal to the schema version, so an older
+release refuses a file that a newer one has migrated past it, as it always did.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TYPE_CHECKING
+import functools
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: per-guild settings, the answers the bot posted, votes on them, and misses.
+    from sqlalchemy.engine import Connection
+
+SCRIPTS: Path = Path(__file__).with_name("alembic")
+
+# Alembic says "Context impl …" at INFO each time a database is looked at; the store logs each migration itself.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+
+
+class NewerSchemaError(Exception):
+    """The database was migrated by a newer Guide Nest: `found` is its version, `known` the newest we know."""
+
+    def __init__(self, found: int | str, known: int) -> None:
+        super().__init__(found, known)
+        self.found = found
+        self.known = known
+
+
+@functools.cache
+def _directory(scripts: Path) -> ScriptDirectory:
+    return ScriptDirectory(str(scripts))
+
+
+@functools.cache
+def revisions(scripts: Path = SCRIPTS) -> tuple[str, ...]:
+    """Every revision, oldest first (the history is a single line)."""
+    newest_first = [script.revision for script in _directory(scripts).walk_revisions("base", "heads")]
+    return tuple(reversed(newest_first))
+
+
+SCHEMA_VERSION: int = len(revisions())
+
+
+def _context(connection: Connection, **opts: Any) -> MigrationContext:
+    return MigrationContext.configure(connection=connection, opts=opts)
+
+
+def _legacy_version(connection: Connection) -> int:
+    if connection.dialect.name != "sqlite":
+        return 0
+    return int(connection.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+
+def schema_version(connection: Connection, scripts: Path = SCRIPTS) -> int:
+    """The database's schema version (0: empty); raises NewerSchemaError for a revision this code lacks."""
+    known = revisions(scripts)
+    current = _context(connection).get_current_revision()
+    legacy = _legacy_version(connection)
+    if current is None:
+        version = legacy  # a file of the SQLite-only releases, or a new one (0)
+    elif current in known:
+        version = known.index(current) + 1
+    else:
+        raise NewerSchemaError(current, len(known))
+    if max(version, legacy) > len(known):
+        raise NewerSchemaError(max(version, legacy), len(known))
+    return version
+
+
+def upgrade_step(connection: Connection, version: int, scripts: Path = SCRIPTS) -> bool:
+    """Take the database to schema `version` if it is at `version - 1`; inside the caller's transaction.
+
+    False when another process got there first (it held the write lock while we waited for it).
     """
-    CREATE TABLE guild_config (
-        guild_id                INTEGER PRIMARY KEY,
-        confidence              TEXT,       -- NULL: the GUIDENEST_DEFAULT_CONFIDENCE setting
-        answer_cooldown_seconds REAL,       -- NULL: the GUIDENEST_ANSWER_COOLDOWN_SECONDS setting
-        user_rate_limit         INTEGER,    -- NULL: the GUIDENEST_USER_RATE_LIMIT setting
-        moderator_role_id       INTEGER,
-        mailsettings_public     INTEGER NOT NULL DEFAULT 0,
-        updated_at              TEXT NOT NULL
-    );
-
-    -- Channels, threads and forums where passive answering is on; absent means off.
-    CREATE TABLE enabled_channel (
-        guild_id   INTEGER NOT NULL,
-        channel_id INTEGER NOT NULL,
-        enabled_at TEXT NOT NULL,
-        PRIMARY KEY (guild_id, channel_id)
-    ) WITHOUT ROWID;
-
-    CREATE TABLE answer (
-        message_id  INTEGER PRIMARY KEY,
-        guild_id    INTEGER,
-        channel_id  INTEGER NOT NULL,
-        entry_id    TEXT NOT NULL,
-        query       TEXT NOT NULL,
-        suggestions TEXT NOT NULL,          -- JSON array of entry ids
-        created_at  TEXT NOT NULL
-    );
-
-    CREATE TABLE vote (
-        message_id INTEGER NOT NULL,
-        user_id    INTEGER NOT NULL,
-        guild_id   INTEGER,
-        entry_id   TEXT NOT NULL,
-        helpful    INTEGER NOT NULL CHECK (helpful IN (0, 1)),
-        voted_at   TEXT NOT NULL,
-        PRIMARY KEY (message_id, user_id)
-    );
-    CREATE INDEX vote_by_guild_entry ON vote (guild_id, entry_id);
-
-    CREATE TABLE miss (
-        id           INTEGER PRIMARY KEY,
-        at           TEXT NOT NULL,
-        guild_id     INTEGER,
-        channel_id   INTEGER,
-        text         TEXT NOT NULL,
-        grouping_key TEXT NOT NULL,         -- the text without case, spacing and punctuation
-        reason       TEXT NOT NULL,
-        entry_id     TEXT,
-        score        REAL
-    );
-    CREATE INDEX miss_by_at ON miss (at);
-    CREATE INDEX miss_by_guild_key ON miss (guild_id, grouping_key);
-    """,
-    # 2: the probe audit log: who probed what, from where it resolved, and how it went.
-    """
-    CREATE TABLE probe_audit (
-        id          INTEGER PRIMARY KEY,
-        at          TEXT NOT NULL,
-        user_id     INTEGER,
-        guild_id    INTEGER,
-        action      TEXT NOT NULL,
-        target      TEXT NOT NULL,
-        address     TEXT,
-        outcome     TEXT NOT NULL,
-        duration_ms INTEGER NOT NULL
-    );
-    CREATE INDEX probe_audit_by_guild_at ON probe_audit (guild_id, at);
-    """,
-    # 3: phrasings moderators taught for an entry (their server's matcher includes them), and the forum tag that
-    # marks a post solved when its author finds the bot's answer helpful.
-    """
-    CREATE TABLE learned_phrasing (
-        id           INTEGER PRIMARY KEY,
-        guild_id     INTEGER NOT NULL,
-        entry_id     TEXT NOT NULL,
-        text         TEXT NOT NULL,
-        grouping_key TEXT NOT NULL,         -- as in miss: one phrasing per guild whatever its case and spacing
-        taught_by    INTEGER NOT NULL,
-        taught_at    TEXT NOT NULL,
-        UNIQUE (guild_id, grouping_key)
-    );
-    CREATE INDEX learned_phrasing_by_entry ON learned_phrasing (entry_id);
-
-    ALTER TABLE guild_config ADD COLUMN solved_tag TEXT;          -- a tag name: each forum has its own tag ids
-    """,
-)
+    known = revisions(scripts)
+    current = schema_version(connection, scripts)
+    if current >= version:
+        return False
+    adopt(connection, scripts)
+    directory = _directory(scripts)
+    target = known[version - 1]
+    context = _context(connection, fn=lambda rev, _: directory._upgrade_revs(target, rev))
+    with Operations.context(context):
+        context.run_migrations()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+    return True
 
 
-def statements(script: str) -> Iterator[str]:
-    """Split a script into single statements.
+def needs_adoption(connection: Connection) -> bool:
+    """A file of the SQLite-only releases: a user_version but no Alembic revision yet."""
+    return _legacy_version(connection) > 0 and _context(connection).get_current_revision() is None
 
-    `executescript` would commit any open transaction first, so a migration is run statement by statement
-    inside our own transaction instead. `sqlite3.complete_statement` knows about quotes and trigger bodies.
-    """
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statement = pending.strip()
-            pending = ""
-            if statement.rstrip(";").strip():
-                yield statement
-    # Leftover text that never formed a whole statement: only comments are fine.
-    if pending.strip() and any(
-        line.strip() and not line.strip().startswith("--") for line in pending.splitlines()
-    ):
-        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]!r}")
+
+def adopt(connection: Connection, scripts: Path = SCRIPTS) -> bool:
+    """Stamp a file of the SQLite-only releases with the revision of its `user_version`; inside the caller's
+    transaction. False when there is nothing to adopt (a new file, or one that already has a revision)."""
+    context = _context(connection)
+    version = schema_version(connection, scripts)
+    if version == 0 or context.get_current_revision() is not None:
+        return False
+    context.stamp(_directory(scripts), revisions(scripts)[version - 1])
+    return True
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def pending(current: int, scripts: Path = SCRIPTS) -> Iterable[int]:
+    return range(current + 1, len(revisions(scripts)) + 1)

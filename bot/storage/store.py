@@ -1,8 +1,11 @@
-"""The bot's SQLite database: guild settings, posted answers, votes, misses, learned phrasings and the probe audit log.
+"""The bot's database: guild settings, posted answers, votes, misses, learned phrasings and the probe audit log.
 
-One `Storage` owns one aiosqlite connection (one worker thread). Several processes or connections may share
-the file: WAL mode lets readers run beside the single writer, and writes wait up to `BUSY_TIMEOUT_SECONDS` for
-the write lock instead of failing.
+SQLAlchemy Core on either backend: a SQLite file (aiosqlite, WAL, the default) or PostgreSQL (asyncpg), named
+by a path or a URL (see engine.py). One `Storage` runs one statement at a time on one pooled connection. With
+SQLite several processes may share the file: WAL lets readers run beside the single writer, and writes wait up to
+`BUSY_TIMEOUT_SECONDS` for the write lock instead of failing. A write that fails for a passing reason (the
+server restarted, a lock held too long) is tried again with backoff, for up to `RETRY_SECONDS`, before its caller
+hears of it; a vote is acknowledged only once committed.
 """
 
 from __future__ import annotations
@@ -14,18 +17,37 @@ import itertools
 import json
 import logging
 import re
-import sqlite3
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import aiosqlite
+from sqlalchemy import Float, cast, delete, desc, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from bot.settings import Confidence
-from bot.storage.migrations import MIGRATIONS, statements
+from bot.storage import schema
+from bot.storage.engine import (
+    BUSY_TIMEOUT_SECONDS,
+    SQLITE,
+    BadDatabaseURLError,
+    create_engine,
+    database_url,
+    describe,
+    sqlite_path,
+    write_engine,
+)
+from bot.storage.migrations import (
+    SCRIPTS,
+    NewerSchemaError,
+    adopt,
+    needs_adoption,
+    revisions,
+    schema_version,
+    upgrade_step,
+)
 from bot.storage.records import (
     AnswerRecord,
     EntryFeedback,
@@ -35,18 +57,37 @@ from bot.storage.records import (
     ProbeAuditRow,
 )
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.sql import Executable
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "Storage", "StorageError", "grouping_key"]
+
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_SECONDS = 10.0
+RETRY_SECONDS = 30.0  # how long a transient failure is retried before the caller is told
+FIRST_RETRY_DELAY, MAX_RETRY_DELAY = 0.05, 2.0
 MAX_MISS_TEXT = 1000
 MISS_REASONS = frozenset({"no_match", "downvoted"})
 PROBE_ACTIONS = frozenset({"probe", "discover"})
+# PostgreSQL SQLSTATEs worth another try: serialization failure, deadlock, lock timeout, the server shutting
+# down or starting up. Class 08 (connection exceptions) is matched by prefix.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
+MIGRATION_LOCK: Final = zlib.crc32(b"guidenest schema migration")  # PostgreSQL advisory lock key
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 class StorageError(Exception):
-    """The database cannot be used as it is; the message names the file and what is wrong."""
+    """The database cannot be used as it is; the message names the database and what is wrong."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """A transient failure outlasted the retries (the server stayed down, the lock stayed held)."""
 
 
 class _Unset(enum.Enum):
@@ -88,13 +129,36 @@ def _settle(committed: asyncio.Future[None], error: BaseException | None) -> Non
         committed.set_exception(error)
 
 
-def _learned(row: sqlite3.Row) -> LearnedPhrasing:
-    phrasing_id, guild_id, entry_id, text, taught_by, taught_at = row
+def _driver_error(exc: BaseException) -> BaseException:
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether trying the same work again may succeed: a lost connection, a lock timeout, a busy server."""
+    if isinstance(exc, OSError):  # connection refused or reset while the server restarts
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    original = exc.orig
+    for candidate in (original, getattr(original, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str) and (state in TRANSIENT_SQLSTATES or state.startswith("08")):
+            return True
+        if isinstance(candidate, OSError | ConnectionError):
+            return True
+    # SQLite: the busy timeout passed with another connection still holding the write lock.
+    return "database is locked" in str(original)
+
+
+def _learned(row: tuple[Any, ...]) -> LearnedPhrasing:
+    phrasing_id, guild_id, entry_id, text_, taught_by, taught_at = row
     return LearnedPhrasing(
         id=int(phrasing_id),
         guild_id=int(guild_id),
         entry_id=str(entry_id),
-        text=str(text),
+        text=str(text_),
         taught_by=int(taught_by),
         taught_at=_from_text(taught_at),
     )
@@ -105,64 +169,93 @@ def _check_limit(limit: int) -> None:
         raise ValueError("limit must be at least 1")
 
 
+_LEARNED_COLUMNS = (
+    schema.learned_phrasing.c.id,
+    schema.learned_phrasing.c.guild_id,
+    schema.learned_phrasing.c.entry_id,
+    schema.learned_phrasing.c.text,
+    schema.learned_phrasing.c.taught_by,
+    schema.learned_phrasing.c.taught_at,
+)
+
+
 class Storage:
     schema_version: int
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path, clock: Clock) -> None:
-        self._db = connection
-        self.path = path
+    def __init__(self, engine: AsyncEngine, url: URL, clock: Clock, scripts: Path = SCRIPTS) -> None:
+        self.engine = engine
+        self._writer = write_engine(engine)
+        self.url = url
+        self.backend = url.get_backend_name()
+        self.path = sqlite_path(url)  # None on PostgreSQL
+        self.label = describe(url)
         self._clock = clock
+        self._scripts = scripts
         # One connection, many coroutines: a transaction must not take in another coroutine's statements.
         self._lock = asyncio.Lock()
         # Guild settings reads in flight: concurrent callers for one guild share one query.
         self._config_reads: dict[int, asyncio.Task[GuildConfig]] = {}
-        # Answer and miss rows waiting for the next batch: (statement, parameters, committed).
-        self._queued: list[tuple[str, tuple[Any, ...], asyncio.Future[None]]] = []
+        # Answer and miss rows waiting for the next batch: (kind, statement, parameters, committed).
+        self._queued: list[tuple[str, Executable, dict[str, Any], asyncio.Future[None]]] = []
         self._flush_task: asyncio.Task[None] | None = None
         self.schema_version = 0
         self.closed = False
+        # No retries while opening: a database that cannot be reached at start is refused at once.
+        self._retry_seconds = 0.0
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
     @classmethod
     async def open(
-        cls, path: Path, *, clock: Clock = _utc_now, migrations: Sequence[str] = MIGRATIONS
+        cls,
+        target: Path | str,
+        *,
+        clock: Clock = _utc_now,
+        version: int | None = None,
+        scripts: Path = SCRIPTS,
     ) -> Storage:
-        """Open (creating if needed) the database at `path` and bring its schema up to date.
+        """Open the database at `target` (a SQLite path, or a sqlite:/// or postgresql:// URL), creating a SQLite
+        file if needed, and bring its schema up to date.
 
-        `migrations` is for tests that build an older schema; the bot always uses the full list.
+        `version` (a schema version to stop at) and `scripts` (another migration history) are for tests that build an
+        older or a broken schema; the bot always migrates to the newest revision.
         """
-        path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"{path}: cannot create its folder: {exc.strerror or exc}") from exc
-        try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves rather than relying on the sqlite3 module.
-            connection = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StorageError(f"{path}: cannot open the database: {exc}") from exc
-        storage = cls(connection, path, clock)
+            url = database_url(target)
+        except BadDatabaseURLError as exc:
+            raise StorageError(str(exc)) from exc
+        path = sqlite_path(url)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"{path}: cannot create its folder: {exc.strerror or exc}") from exc
+        storage = cls(create_engine(url), url, clock, scripts)
         try:
             await storage._configure()
-            await storage._migrate(migrations)
+            await storage._migrate(version)
+            storage._retry_seconds = RETRY_SECONDS
         except BaseException as exc:
-            await connection.close()
-            if isinstance(exc, sqlite3.Error):  # e.g. "file is not a database", "database is locked"
-                raise StorageError(f"{path}: cannot use the database: {exc}") from exc
+            await storage.engine.dispose()
+            if isinstance(exc, DBAPIError | OSError):  # "file is not a database", a refused connection
+                raise StorageError(f"{storage.label}: cannot use the database: {_driver_error(exc)}") from exc
             raise
         return storage
 
     async def _configure(self) -> None:
-        row = await self._switch_to_wal()
-        if row is None or str(row[0]).lower() != "wal":
+        if self.backend != SQLITE:
+            return
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            mode = await self._switch_to_wal(driver)
+        if mode != "wal":
             # Still correct, only slower, readers blocking the writer (e.g. on some network filesystems).
-            log.warning("%s: WAL journal mode unavailable, using %s", self.path, row[0] if row else "?")
-        await self._db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fsync at checkpoints
-        await self._db.execute("PRAGMA foreign_keys = ON")
+            log.warning("%s: WAL journal mode unavailable, using %s", self.label, mode)
 
-    async def _switch_to_wal(self) -> sqlite3.Row | None:
-        """Turn on WAL (stored in the file, so usually already on).
+    async def _switch_to_wal(self, driver: Any) -> str:
+        """Turn on WAL (stored in the file, so usually already on), outside any transaction as SQLite requires.
 
         The switch needs the file to itself and SQLite reports "database is locked" at once, without waiting
         in the busy handler, while another connection is opening the same new file: retry for a while.
@@ -171,90 +264,121 @@ class Storage:
         give_up_at = loop.time() + BUSY_TIMEOUT_SECONDS
         while True:
             try:
-                cursor = await self._db.execute("PRAGMA journal_mode = WAL")
-                return await cursor.fetchone()
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() > give_up_at:
-                    raise
+                cursor = await driver.execute("PRAGMA journal_mode = WAL")
+                row = await cursor.fetchone()
+                return str(row[0]).lower() if row else "?"
+            except Exception as exc:  # sqlite3.OperationalError, reached through the driver
+                if "locked" not in str(exc) or loop.time() > give_up_at:
+                    raise DBAPIError(None, None, exc) from exc
             await asyncio.sleep(0.02)
 
-    async def _user_version(self) -> int:
-        cursor = await self._db.execute("PRAGMA user_version")
-        row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    async def _migrate(self, migrations: Sequence[str]) -> None:
-        target = len(migrations)
-        current = await self._user_version()
-        if current > target:
+    async def _migrate(self, stop_at: int | None) -> None:
+        known = len(revisions(self._scripts))
+        target = known if stop_at is None else stop_at
+        try:
+            current = await self._retrying(lambda c: c.run_sync(schema_version, self._scripts), write=False)
+        except NewerSchemaError as exc:
             raise StorageError(
-                f"{self.path}: schema version {current} is newer than this Guide Nest understands"
-                f" ({target}); upgrade Guide Nest or use another database file"
-            )
+                f"{self.label}: schema version {exc.found} is newer than this Guide Nest understands"
+                f" ({exc.known}); upgrade Guide Nest or use another database file"
+            ) from exc
+        # Only a file that needs it takes the write lock: opening must not wait behind another process's writes.
+        legacy = current and await self._retrying(lambda c: c.run_sync(needs_adoption), write=False)
+        if legacy and await self._retrying(self._adopt, write=True):
+            log.info("%s: adopted at schema version %d (from PRAGMA user_version)", self.label, current)
         for version in range(current + 1, target + 1):
-            await self._db.execute("BEGIN IMMEDIATE")
+            # One transaction per revision, holding the write lock (SQLite) or an advisory lock (PostgreSQL), so
+            # processes starting together migrate once and a failed revision leaves the ones before it in place.
             try:
-                # Another process may have migrated while we waited for the write lock.
-                if await self._user_version() < version:
-                    for statement in statements(migrations[version - 1]):
-                        await self._db.execute(statement)
-                    await self._db.execute(f"PRAGMA user_version = {int(version)}")
-                    log.info("%s: schema migrated to version %d", self.path, version)
-                await self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                await self._db.execute("ROLLBACK")
-                message = f"{self.path}: migration to schema version {version} failed: {exc}"
+                if await self._retrying(functools.partial(self._upgrade_to, version), write=True):
+                    log.info("%s: schema migrated to version %d", self.label, version)
+            except (StorageError, DBAPIError) as exc:
+                why = _driver_error(exc.__cause__ or exc) if isinstance(exc, StorageError) else _driver_error(exc)
+                message = f"{self.label}: migration to schema version {version} failed: {why}"
                 raise StorageError(message) from exc
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-        self.schema_version = await self._user_version()
+        self.schema_version = await self._retrying(
+            lambda c: c.run_sync(schema_version, self._scripts), write=False
+        )
+
+    async def _upgrade_to(self, version: int, connection: AsyncConnection) -> bool:
+        if self.backend != SQLITE:
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        return await connection.run_sync(self._upgrade_step, version)
+
+    async def _adopt(self, connection: AsyncConnection) -> bool:
+        return await connection.run_sync(adopt, self._scripts)
+
+    def _upgrade_step(self, connection: Connection, version: int) -> bool:
+        return upgrade_step(connection, version, self._scripts)
 
     async def close(self) -> None:
-        """Close the connection (twice is harmless); the last one to close folds the WAL into the file."""
+        """Close the connection (twice is harmless); with SQLite the last one to close folds the WAL into the file."""
         async with self._lock:
             if self.closed:
                 return
             await self._write_queued()  # answers and misses already promised to their callers
             self.closed = True
-            try:
-                await self._db.execute("PRAGMA optimize")
-            except sqlite3.Error as exc:  # only a planner hint; closing matters more
-                log.debug("PRAGMA optimize failed: %s", exc)
-            await self._db.close()
+            if self.backend == SQLITE:
+                try:
+                    async with self.engine.connect() as connection:
+                        await connection.exec_driver_sql("PRAGMA optimize")
+                except DBAPIError as exc:  # only a planner hint; closing matters more
+                    log.debug("PRAGMA optimize failed: %s", exc)
+            await self.engine.dispose()
 
     # --- helpers ----------------------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[aiosqlite.Connection]:
-        """Several statements as one; a write takes the write lock up front so no other writer cuts in."""
+    async def _retrying(self, work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool) -> T:
+        """`work` in one transaction, tried again with backoff while it fails for a transient reason."""
+        engine = self._writer if write else self.engine
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._retry_seconds
+        delay = FIRST_RETRY_DELAY
+        while True:
+            try:
+                async with engine.begin() as connection:
+                    return await work(connection)
+            except (DBAPIError, OSError) as exc:
+                if not transient(exc) or not self._retry_seconds:
+                    raise
+                if loop.time() + delay > give_up_at:
+                    raise DatabaseUnavailableError(
+                        f"{self.label}: still failing after {self._retry_seconds:g} s of retries: {_driver_error(exc)}"
+                    ) from exc
+                log.warning("%s: %s; trying again in %.2f s", self.label, _driver_error(exc), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    async def _do(self, work: Callable[[AsyncConnection], Awaitable[T]], *, write: bool) -> T:
+        """Run `work` in its turn, after the queued rows, with database errors told as StorageError."""
         async with self._lock:
             self._check_open()
             await self._write_queued()  # queued rows first, so every read sees them
-            await self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+                return await self._retrying(work, write=write)
+            except DBAPIError as exc:
+                raise StorageError(f"{self.label}: {_driver_error(exc)}") from exc
 
-    async def _run(self, sql: str, parameters: Iterable[Any] = ()) -> int:
-        """One statement on its own (autocommit); the number of rows it changed."""
-        async with self._lock:
-            self._check_open()
-            await self._write_queued()
-            cursor = await self._db.execute(sql, tuple(parameters))
-            return cursor.rowcount
+    async def _rows(self, statement: Executable, *, write: bool = False) -> list[tuple[Any, ...]]:
+        async def rows(connection: AsyncConnection) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in await connection.execute(statement)]
 
-    async def _rows(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._lock:
-            self._check_open()
-            await self._write_queued()
-            cursor = await self._db.execute(sql, tuple(parameters))
-            return list(await cursor.fetchall())
+        return await self._do(rows, write=write)
 
-    async def _queue_write(self, sql: str, parameters: Iterable[Any]) -> None:
+    async def _run(self, statement: Executable) -> int:
+        """One write statement in its own transaction; the number of rows it changed."""
+
+        async def run(connection: AsyncConnection) -> int:
+            result: Any = await connection.execute(statement)
+            return int(result.rowcount)
+
+        return await self._do(run, write=True)
+
+    def _insert(self, table: Any) -> Any:
+        """INSERT with the backend's ON CONFLICT clause (both dialects spell it alike)."""
+        return (sqlite.insert if self.backend == SQLITE else postgresql.insert)(table)
+
+    async def _queue_write(self, kind: str, statement: Executable, parameters: dict[str, Any]) -> None:
         """Write one row in the next batch and wait until it is committed.
 
         Answers and misses come in bursts (a busy channel); one transaction for every row queued by the time
@@ -262,7 +386,7 @@ class Storage:
         """
         self._check_open()
         committed = asyncio.get_running_loop().create_future()
-        self._queued.append((sql, tuple(parameters), committed))
+        self._queued.append((kind, statement, parameters, committed))
         self._schedule_flush()
         # A caller cancelled here only stops waiting: its row stays queued and is written.
         await committed
@@ -282,30 +406,29 @@ class Storage:
         queued, self._queued = self._queued, []
         if not queued:
             return
+
+        async def batch(connection: AsyncConnection) -> None:
+            # Runs of the same statement (misses, say) go to the driver in one executemany.
+            for _, run in itertools.groupby(queued, key=lambda row: row[0]):
+                rows = list(run)
+                await connection.execute(rows[0][1], [parameters for _, _, parameters, _ in rows])
+
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                # Runs of the same statement (misses, say) go to SQLite in one call.
-                for sql, run in itertools.groupby(queued, key=lambda row: row[0]):
-                    await self._db.executemany(sql, [parameters for _, parameters, _ in run])
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
-        except sqlite3.Error:
-            if self._db.in_transaction:  # a failed COMMIT leaves it open
-                await self._db.execute("ROLLBACK")
+            await self._retrying(batch, write=True)
+        except DBAPIError:
             # One bad row must not sink the others: write each on its own, each caller told its own outcome.
-            for sql, parameters, committed in queued:
+            for _, statement, parameters, committed in queued:
                 try:
-                    await self._db.execute(sql, parameters)
-                except sqlite3.Error as exc:
+                    await self._retrying(functools.partial(_execute, statement, parameters), write=True)
+                except DBAPIError as exc:
+                    _settle(committed, StorageError(f"{self.label}: {_driver_error(exc)}"))
+                except Exception as exc:  # noqa: BLE001 - the database went away meanwhile: that caller hears of it
                     _settle(committed, exc)
                 else:
                     _settle(committed, None)
             return
-        except Exception as exc:  # noqa: BLE001 - anything else (a lost connection): every caller hears of it
-            for _, _, committed in queued:
+        except Exception as exc:  # noqa: BLE001 - the database stayed unreachable: every caller hears of it
+            for _, _, _, committed in queued:
                 _settle(committed, exc)
             return
         except BaseException:
@@ -313,12 +436,12 @@ class Storage:
             self._queued[:0] = queued
             asyncio.get_running_loop().call_soon(self._schedule_flush)
             raise
-        for _, _, committed in queued:
+        for _, _, _, committed in queued:
             _settle(committed, None)
 
     def _check_open(self) -> None:
         if self.closed:
-            raise StorageError(f"{self.path}: the database is closed")
+            raise StorageError(f"{self.label}: the database is closed")
 
     def _now(self) -> str:
         return _to_text(self._clock())
@@ -346,17 +469,28 @@ class Storage:
             reading.exception()  # its callers got it; do not let asyncio log it as never retrieved
 
     async def _read_guild_config(self, guild_id: int) -> GuildConfig:
-        async with self._transaction(write=False) as db:
-            cursor = await db.execute(
-                "SELECT confidence, answer_cooldown_seconds, user_rate_limit, moderator_role_id,"
-                " mailsettings_public, solved_tag FROM guild_config WHERE guild_id = ?",
-                (guild_id,),
+        table, channels_table = schema.guild_config, schema.enabled_channel
+
+        async def read(connection: AsyncConnection) -> tuple[tuple[Any, ...] | None, frozenset[int]]:
+            found = (
+                await connection.execute(
+                    select(
+                        table.c.confidence,
+                        table.c.answer_cooldown_seconds,
+                        table.c.user_rate_limit,
+                        table.c.moderator_role_id,
+                        table.c.mailsettings_public,
+                        table.c.solved_tag,
+                    ).where(table.c.guild_id == guild_id)
+                )
+            ).first()
+            row = None if found is None else tuple(found)
+            channels = await connection.execute(
+                select(channels_table.c.channel_id).where(channels_table.c.guild_id == guild_id)
             )
-            row = await cursor.fetchone()
-            cursor = await db.execute(
-                "SELECT channel_id FROM enabled_channel WHERE guild_id = ?", (guild_id,)
-            )
-            channels = frozenset(int(channel_id) for (channel_id,) in await cursor.fetchall())
+            return row, frozenset(int(channel_id) for (channel_id,) in channels)
+
+        row, channels = await self._do(read, write=False)
         if row is None:
             return GuildConfig(guild_id=guild_id, enabled_channels=channels)
         confidence, cooldown, rate_limit, role_id, mailsettings_public, solved_tag = row
@@ -372,16 +506,15 @@ class Storage:
         )
 
     async def set_channel_enabled(self, guild_id: int, channel_id: int, enabled: bool) -> None:
+        table = schema.enabled_channel
         if enabled:
             await self._run(
-                "INSERT INTO enabled_channel (guild_id, channel_id, enabled_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (guild_id, channel_id) DO NOTHING",
-                (guild_id, channel_id, self._now()),
+                self._insert(table)
+                .values(guild_id=guild_id, channel_id=channel_id, enabled_at=self._now())
+                .on_conflict_do_nothing(index_elements=["guild_id", "channel_id"])
             )
         else:
-            await self._run(
-                "DELETE FROM enabled_channel WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
-            )
+            await self._run(delete(table).where(table.c.guild_id == guild_id, table.c.channel_id == channel_id))
         self._config_reads.pop(guild_id, None)  # a read started before this write must not be shared after it
 
     async def update_guild_config(
@@ -416,15 +549,13 @@ class Storage:
         if not isinstance(solved_tag, _Unset):
             changes["solved_tag"] = solved_tag
         if changes:
-            columns = [*changes, "updated_at"]
-            values = [*changes.values(), self._now()]
-            # Column names come from the fixed keywords above, never from input.
-            sql = (
-                f"INSERT INTO guild_config (guild_id, {', '.join(columns)})"  # noqa: S608
-                f" VALUES (?, {', '.join('?' for _ in columns)})"
-                f" ON CONFLICT (guild_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns)}"
+            changes["updated_at"] = self._now()
+            statement = self._insert(schema.guild_config).values(guild_id=guild_id, **changes)
+            await self._run(
+                statement.on_conflict_do_update(
+                    index_elements=["guild_id"], set_={name: statement.excluded[name] for name in changes}
+                )
             )
-            await self._run(sql, (guild_id, *values))
             self._config_reads.pop(guild_id, None)  # as in set_channel_enabled
         return await self.guild_config(guild_id)
 
@@ -441,19 +572,36 @@ class Storage:
         suggestions: Sequence[str],
     ) -> None:
         """Remember an answer; recording the same message again (the answer switched in place) replaces it."""
+        statement = self._insert(schema.answer)
+        statement = statement.on_conflict_do_update(
+            index_elements=["message_id"],
+            set_={name: statement.excluded[name] for name in ("entry_id", "query", "suggestions")},
+        )
         await self._queue_write(
-            "INSERT INTO answer (message_id, guild_id, channel_id, entry_id, query, suggestions, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (message_id) DO UPDATE SET entry_id = excluded.entry_id, query = excluded.query,"
-            " suggestions = excluded.suggestions",
-            (message_id, guild_id, channel_id, entry_id, query, json.dumps(list(suggestions)), self._now()),
+            "answer",
+            statement,
+            {
+                "message_id": message_id,
+                "guild_id": guild_id,
+                "channel_id": channel_id,
+                "entry_id": entry_id,
+                "query": query,
+                "suggestions": json.dumps(list(suggestions)),
+                "created_at": self._now(),
+            },
         )
 
     async def answer(self, message_id: int) -> AnswerRecord | None:
+        table = schema.answer
         rows = await self._rows(
-            "SELECT guild_id, channel_id, entry_id, query, suggestions, created_at FROM answer"
-            " WHERE message_id = ?",
-            (message_id,),
+            select(
+                table.c.guild_id,
+                table.c.channel_id,
+                table.c.entry_id,
+                table.c.query,
+                table.c.suggestions,
+                table.c.created_at,
+            ).where(table.c.message_id == message_id)
         )
         if not rows:
             return None
@@ -471,13 +619,24 @@ class Storage:
     async def record_vote(
         self, *, message_id: int, user_id: int, entry_id: str, helpful: bool, guild_id: int | None
     ) -> None:
-        """One vote per user per answer message: voting again replaces the earlier vote."""
+        """One vote per user per answer message: voting again replaces the earlier vote.
+
+        Returns once the vote is committed (after retries through a restart of the server, if need be), so a
+        confirmation shown to the member after it is never for a vote that was lost.
+        """
+        statement = self._insert(schema.vote).values(
+            message_id=message_id,
+            user_id=user_id,
+            guild_id=guild_id,
+            entry_id=entry_id,
+            helpful=int(helpful),
+            voted_at=self._now(),
+        )
         await self._run(
-            "INSERT INTO vote (message_id, user_id, guild_id, entry_id, helpful, voted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (message_id, user_id) DO UPDATE SET entry_id = excluded.entry_id,"
-            " helpful = excluded.helpful, voted_at = excluded.voted_at",
-            (message_id, user_id, guild_id, entry_id, int(helpful), self._now()),
+            statement.on_conflict_do_update(
+                index_elements=["message_id", "user_id"],
+                set_={name: statement.excluded[name] for name in ("entry_id", "helpful", "voted_at")},
+            )
         )
 
     async def worst_entries(self, guild_id: int | None, limit: int = 5) -> list[EntryFeedback]:
@@ -486,16 +645,18 @@ class Storage:
         The share of 👎 is smoothed ((👎+1)/(votes+2)) so one early 👎 does not outrank a long record of them.
         """
         _check_limit(limit)
-        rows = await self._rows(
-            "SELECT entry_id, SUM(helpful) AS up, SUM(1 - helpful) AS down FROM vote"
-            " WHERE ?1 IS NULL OR guild_id = ?1"
-            " GROUP BY entry_id HAVING down > 0"
-            " ORDER BY (down + 1.0) / (up + down + 2.0) DESC, down DESC, entry_id"
-            " LIMIT ?2",
-            (guild_id, limit),
-        )
+        table = schema.vote
+        up = func.sum(table.c.helpful)
+        down = func.sum(1 - table.c.helpful)
+        query = select(table.c.entry_id, up, down).group_by(table.c.entry_id).having(down > 0)
+        if guild_id is not None:
+            query = query.where(table.c.guild_id == guild_id)
+        query = query.order_by(
+            desc(cast(down + 1, Float) / cast(up + down + 2, Float)), desc(down), table.c.entry_id
+        ).limit(limit)
         return [
-            EntryFeedback(entry_id=entry, helpful=int(up), not_helpful=int(down)) for entry, up, down in rows
+            EntryFeedback(entry_id=entry, helpful=int(helpful), not_helpful=int(not_helpful))
+            for entry, helpful, not_helpful in await self._rows(query)
         ]
 
     # --- misses -----------------------------------------------------------------------------------------
@@ -515,37 +676,55 @@ class Storage:
             raise ValueError(f"reason must be one of {', '.join(sorted(MISS_REASONS))}")
         text = text[:MAX_MISS_TEXT]
         await self._queue_write(
-            "INSERT INTO miss (at, guild_id, channel_id, text, grouping_key, reason, entry_id, score)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (self._now(), guild_id, channel_id, text, grouping_key(text), reason, entry_id, score),
+            "miss",
+            schema.miss.insert(),
+            {
+                "at": self._now(),
+                "guild_id": guild_id,
+                "channel_id": channel_id,
+                "text": text,
+                "grouping_key": grouping_key(text),
+                "reason": reason,
+                "entry_id": entry_id,
+                "score": score,
+            },
         )
 
     async def top_misses(self, guild_id: int | None, limit: int = 10) -> list[MissRow]:
         """The most repeated misses, repeats counted across case/spacing/punctuation; `None` = every guild."""
         _check_limit(limit)
-        # SQLite fills the bare columns from the row that holds MAX(id): the latest miss of each group.
-        rows = await self._rows(
-            "SELECT text, at, reason, entry_id, score, COUNT(*) AS repeats, MAX(id) AS latest FROM miss"
-            " WHERE ?1 IS NULL OR guild_id = ?1"
-            " GROUP BY grouping_key ORDER BY repeats DESC, latest DESC LIMIT ?2",
-            (guild_id, limit),
+        table = schema.miss
+        repeats = func.count().label("repeats")
+        latest = func.max(table.c.id).label("latest")
+        groups = select(table.c.grouping_key, repeats, latest).group_by(table.c.grouping_key)
+        if guild_id is not None:
+            groups = groups.where(table.c.guild_id == guild_id)
+        top = groups.order_by(desc(repeats), desc(latest)).limit(limit).subquery()
+        # Each group's text, reason, entry and score come from its latest miss.
+        query = (
+            select(
+                table.c.text, table.c.at, table.c.reason, table.c.entry_id, table.c.score, top.c.repeats, top.c.latest
+            )
+            .join_from(top, table, table.c.id == top.c.latest)
+            .order_by(desc(top.c.repeats), desc(top.c.latest))
         )
         return [
             MissRow(
-                text=text,
-                count=int(repeats),
+                text=text_,
+                count=int(count),
                 last_seen=_from_text(at),
                 reason=reason,
                 entry_id=entry_id,
                 score=score,
-                latest_id=int(latest),
+                latest_id=int(latest_id),
             )
-            for text, at, reason, entry_id, score, repeats, latest in rows
+            for text_, at, reason, entry_id, score, count, latest_id in await self._rows(query)
         ]
 
     async def missed_question(self, guild_id: int, miss_id: int) -> str | None:
         """The text of miss `miss_id` if it was recorded in `guild_id` and is still kept, else None."""
-        rows = await self._rows("SELECT text FROM miss WHERE id = ? AND guild_id = ?", (miss_id, guild_id))
+        table = schema.miss
+        rows = await self._rows(select(table.c.text).where(table.c.id == miss_id, table.c.guild_id == guild_id))
         return str(rows[0][0]) if rows else None
 
     # --- learned phrasings ------------------------------------------------------------------------------
@@ -557,14 +736,14 @@ class Storage:
         if not key.strip() or not entry_id:
             raise ValueError("a learned phrasing needs text and an entry")
         taught_at = self._now()
-        rows = await self._rows(
-            "INSERT INTO learned_phrasing (guild_id, entry_id, text, grouping_key, taught_by, taught_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (guild_id, grouping_key) DO UPDATE SET entry_id = excluded.entry_id,"
-            " text = excluded.text, taught_by = excluded.taught_by, taught_at = excluded.taught_at"
-            " RETURNING id",
-            (guild_id, entry_id, text, key, taught_by, taught_at),
+        statement = self._insert(schema.learned_phrasing).values(
+            guild_id=guild_id, entry_id=entry_id, text=text, grouping_key=key, taught_by=taught_by, taught_at=taught_at
         )
+        statement = statement.on_conflict_do_update(
+            index_elements=["guild_id", "grouping_key"],
+            set_={name: statement.excluded[name] for name in ("entry_id", "text", "taught_by", "taught_at")},
+        ).returning(schema.learned_phrasing.c.id)
+        rows = await self._rows(statement, write=True)
         return LearnedPhrasing(
             id=int(rows[0][0]),
             guild_id=guild_id,
@@ -576,25 +755,24 @@ class Storage:
 
     async def learned_phrasings(self, guild_id: int | None) -> list[LearnedPhrasing]:
         """A guild's learned phrasings (`None`: every guild's), the latest taught first."""
-        rows = await self._rows(
-            "SELECT id, guild_id, entry_id, text, taught_by, taught_at FROM learned_phrasing"
-            " WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY taught_at DESC, id DESC",
-            (guild_id,),
-        )
-        return [_learned(row) for row in rows]
+        table = schema.learned_phrasing
+        query = select(*_LEARNED_COLUMNS).order_by(desc(table.c.taught_at), desc(table.c.id))
+        if guild_id is not None:
+            query = query.where(table.c.guild_id == guild_id)
+        return [_learned(row) for row in await self._rows(query)]
 
     async def forget_phrasing(self, guild_id: int, phrasing_id: int) -> LearnedPhrasing | None:
         """Remove a learned phrasing of `guild_id`; what was removed, or None if it has no such phrasing."""
+        table = schema.learned_phrasing
         rows = await self._rows(
-            "DELETE FROM learned_phrasing WHERE id = ? AND guild_id = ?"
-            " RETURNING id, guild_id, entry_id, text, taught_by, taught_at",
-            (phrasing_id, guild_id),
+            delete(table).where(table.c.id == phrasing_id, table.c.guild_id == guild_id).returning(*_LEARNED_COLUMNS),
+            write=True,
         )
         return _learned(rows[0]) if rows else None
 
     async def taught_guilds(self) -> set[int]:
         """The guilds that have at least one learned phrasing."""
-        rows = await self._rows("SELECT DISTINCT guild_id FROM learned_phrasing")
+        rows = await self._rows(select(schema.learned_phrasing.c.guild_id).distinct())
         return {int(row[0]) for row in rows}
 
     async def purge_expired(self, retention_days: int, now: datetime | None = None) -> int:
@@ -606,8 +784,11 @@ class Storage:
         if retention_days < 0:
             raise ValueError("retention_days must be zero or more")
         cutoff = _to_text((now or self._clock()) - timedelta(days=retention_days))
-        await self._run("UPDATE answer SET query = '' WHERE created_at < ? AND query != ''", (cutoff,))
-        return await self._run("DELETE FROM miss WHERE at < ?", (cutoff,))
+        answers, misses = schema.answer, schema.miss
+        await self._run(
+            update(answers).where(answers.c.created_at < cutoff, answers.c.query != "").values(query="")
+        )
+        return await self._run(delete(misses).where(misses.c.at < cutoff))
 
     # --- probe audit log --------------------------------------------------------------------------------
 
@@ -625,19 +806,35 @@ class Storage:
         if action not in PROBE_ACTIONS:
             raise ValueError(f"action must be one of {', '.join(sorted(PROBE_ACTIONS))}")
         await self._run(
-            "INSERT INTO probe_audit (at, user_id, guild_id, action, target, address, outcome, duration_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (self._now(), user_id, guild_id, action, target, address, outcome, max(0, int(duration_ms))),
+            schema.probe_audit.insert().values(
+                at=self._now(),
+                user_id=user_id,
+                guild_id=guild_id,
+                action=action,
+                target=target,
+                address=address,
+                outcome=outcome,
+                duration_ms=max(0, int(duration_ms)),
+            )
         )
 
     async def probe_history(self, guild_id: int | None, limit: int = 10) -> list[ProbeAuditRow]:
         """The latest probes first; `guild_id=None` lists every guild and direct messages."""
         _check_limit(limit)
-        rows = await self._rows(
-            "SELECT at, user_id, guild_id, action, target, address, outcome, duration_ms FROM probe_audit"
-            " WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
-            (guild_id, limit),
+        table = schema.probe_audit
+        query = select(
+            table.c.at,
+            table.c.user_id,
+            table.c.guild_id,
+            table.c.action,
+            table.c.target,
+            table.c.address,
+            table.c.outcome,
+            table.c.duration_ms,
         )
+        if guild_id is not None:
+            query = query.where(table.c.guild_id == guild_id)
+        query = query.order_by(desc(table.c.at), desc(table.c.id)).limit(limit)
         return [
             ProbeAuditRow(
                 at=_from_text(at),
@@ -649,5 +846,9 @@ class Storage:
                 outcome=outcome,
                 duration_ms=int(duration_ms),
             )
-            for at, user_id, row_guild_id, action, target, address, outcome, duration_ms in rows
+            for at, user_id, row_guild_id, action, target, address, outcome, duration_ms in await self._rows(query)
         ]
+
+
+async def _execute(statement: Executable, parameters: dict[str, Any], connection: AsyncConnection) -> None:
+    await connection.execute(statement, parameters)

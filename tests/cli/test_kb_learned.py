@@ -14,7 +14,6 @@ import pytest
 
 from bot.knowledge.loader import load_knowledge
 from bot.storage import Storage
-from bot.storage.migrations import MIGRATIONS
 from tests.cli.terminal import GUIDENEST, clean_environment
 from tests.knowledge.conftest import entry_text
 
@@ -133,7 +132,7 @@ def test_a_database_not_created_yet_has_none_and_stays_uncreated(env, database) 
 
 def test_an_older_schema_has_none_and_is_not_migrated(env, database) -> None:
     async def create_at_version_2() -> None:
-        storage = await Storage.open(database, migrations=MIGRATIONS[:2])
+        storage = await Storage.open(database, version=2)
         await storage.close()
 
     asyncio.run(create_at_version_2())

@@ -10,6 +10,7 @@ from contextlib import closing
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.e2e.cogs_helpers import enable_channel
 
@@ -40,8 +41,10 @@ def stored_counts(path) -> tuple[int, int]:
 async def test_a_burst_after_config_channel_reads_settings_once_and_loses_no_row(e2e):
     world = e2e.world
     settings_queries: list[str] = []
-    await e2e.bot.storage._db.set_trace_callback(
-        lambda statement: settings_queries.append(statement) if "FROM guild_config" in statement else None
+    event.listen(
+        e2e.bot.storage.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_: settings_queries.append(sql) if "FROM guild_config" in sql else None,
     )
     await enable_channel(e2e, world.help)
     settings_queries.clear()  # /config channel reads them itself

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.storage import Storage
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrations import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,7 +59,7 @@ def set_schema_version(path: Path, version: int) -> None:
 
 
 def newer_schema_version() -> int:
-    return len(MIGRATIONS) + 1
+    return SCHEMA_VERSION + 1
 
 
 @contextmanager

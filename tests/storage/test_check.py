@@ -14,7 +14,8 @@ import pytest
 
 from bot.storage import Storage, StorageError, UnusableDatabaseError, check_database
 from bot.storage.check import check_connection
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrations import SCHEMA_VERSION
+from tests.storage.conftest import execute
 from tests.storage.faults import (
     companions,
     damage_table_pages,
@@ -42,7 +43,7 @@ async def test_the_bots_own_database_passes(db_path: Path) -> None:
     before = digest(db_path)
     status = check_database(db_path)
     assert status.exists
-    assert status.schema_version == status.code_schema_version == len(MIGRATIONS)
+    assert status.schema_version == status.code_schema_version == SCHEMA_VERSION
     assert not status.needs_migration
     assert status.journal_mode == "wal"
     assert status.size_bytes == file_size(db_path)
@@ -52,7 +53,7 @@ async def test_the_bots_own_database_passes(db_path: Path) -> None:
 
 
 async def test_an_older_schema_passes_and_is_left_for_run_to_migrate(db_path: Path) -> None:
-    old = await Storage.open(db_path, migrations=MIGRATIONS[:1])
+    old = await Storage.open(db_path, version=1)
     await old.close()
     status = check_database(db_path)
     assert status.schema_version == 1
@@ -93,7 +94,7 @@ async def test_a_newer_schema_is_refused_before_anything_else(db_path: Path) -> 
         check_database(db_path)
     assert str(refused.value) == (
         f"{db_path} has schema version {newer_schema_version()}, newer than this Guide Nest understands"
-        f" ({len(MIGRATIONS)}); upgrade Guide Nest, or use another database file"
+        f" ({SCHEMA_VERSION}); upgrade Guide Nest, or use another database file"
     )
     assert digest(db_path) == before
 
@@ -135,3 +136,46 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
 def test_refusals_are_storage_errors() -> None:
     # `guidenest run` reports every StorageError the same way (exit 2); the check's refusals are among them.
     assert issubclass(UnusableDatabaseError, StorageError)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_postgresql_database_is_checked_and_left_as_it_was(database: str) -> None:
+    empty = check_database(database)
+    assert (empty.exists, empty.schema_version, empty.backend, empty.path) == (True, 0, "postgresql", None)
+    assert empty.needs_migration
+    storage = await Storage.open(database, version=1)
+    await storage.close()
+    status = check_database(database)
+    assert (status.schema_version, status.needs_migration) == (1, True)
+    assert status.journal_mode.startswith("PostgreSQL 15")
+    assert status.location == database
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_newer_postgresql_schema_is_refused(database: str) -> None:
+    storage = await Storage.open(database)
+    await storage.close()
+    await execute(database, "UPDATE alembic_version SET version_num = 'f00d'")
+    with pytest.raises(UnusableDatabaseError, match="has schema version f00d, newer than this Guide Nest understands"):
+        check_database(database)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_postgresql_role_that_may_not_write_is_refused(database: str) -> None:
+    storage = await Storage.open(database)
+    await storage.close()
+    await execute(database, "DROP ROLE IF EXISTS reader")
+    await execute(database, "CREATE ROLE reader LOGIN")
+    await execute(database, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    as_reader = database.replace("postgres@", "reader@")
+    refused = r"is read-only \(this role may not write the guild_config table\)"
+    with pytest.raises(UnusableDatabaseError, match=refused):
+        check_database(as_reader)
+
+
+def test_an_unreachable_server_is_refused() -> None:
+    with pytest.raises(UnusableDatabaseError, match=r"cannot use the database .*; check the URL"):
+        check_database("postgresql://bot:secret@127.0.0.1:1/guidenest", timeout=5)

@@ -1,14 +1,14 @@
-"""Learned phrasings on a real SQLite file: taught per guild, moved by re-teaching, listed, forgotten."""
+"""Learned phrasings on a real SQLite file and a real PostgreSQL: taught per guild, moved by re-teaching, listed,
+forgotten."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.storage import LearnedPhrasing, Storage
+from tests.storage.conftest import fetch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,16 +82,13 @@ async def test_a_phrasing_without_text_or_entry_is_refused(storage: Storage, ent
     assert await storage.learned_phrasings(None) == []
 
 
-async def test_phrasings_survive_a_reopen_and_are_committed(db_path: Path, clock: FakeClock) -> None:
-    storage = await Storage.open(db_path, clock=clock)
+async def test_phrasings_survive_a_reopen_and_are_committed(database: Path | str, clock: FakeClock) -> None:
+    storage = await Storage.open(database, clock=clock)
     taught = await storage.learn_phrasing(GUILD, "imap-ports", "imap port please", MODERATOR)
     # Read by another connection while the first is still open: the row was committed, not only queued.
-    with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("SELECT entry_id, taught_by FROM learned_phrasing").fetchall() == [
-            ("imap-ports", MODERATOR)
-        ]
+    assert await fetch(database, "SELECT entry_id, taught_by FROM learned_phrasing") == [("imap-ports", MODERATOR)]
     await storage.close()
-    reopened = await Storage.open(db_path, clock=clock)
+    reopened = await Storage.open(database, clock=clock)
     try:
         assert await reopened.learned_phrasings(GUILD) == [taught]
     finally:

@@ -1,4 +1,4 @@
-"""Guild settings, answers, votes, misses and the probe audit log, on a real SQLite file."""
+"""Guild settings, answers, votes, misses and the probe audit log, on a real SQLite file and a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from bot.settings import Confidence
 from bot.storage import EntryFeedback, GuildConfig, Storage, StorageError
+from tests.storage.conftest import fetch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,28 +135,27 @@ async def test_answer_record_round_trips_and_is_replaced_when_switched(
     assert dm_answer.guild_id is None
 
 
-def _stored_votes(db_path: Path, message_id: int) -> dict[int, bool]:
-    """Each user's stored vote on one answer message (helpful or not), read from the file itself."""
-    with closing(sqlite3.connect(db_path)) as connection:
-        rows = connection.execute("SELECT user_id, helpful FROM vote WHERE message_id = ?", (message_id,))
-        return {user: bool(helpful) for user, helpful in rows}
+async def _stored_votes(database: Path | str, message_id: int) -> dict[int, bool]:
+    """Each user's stored vote on one answer message (helpful or not), read on another connection."""
+    rows = await fetch(database, "SELECT user_id, helpful FROM vote WHERE message_id = :m", m=message_id)
+    return {user: bool(helpful) for user, helpful in rows}
 
 
-async def test_voting_again_replaces_the_earlier_vote(storage: Storage, db_path: Path) -> None:
-    assert _stored_votes(db_path, 50) == {}
+async def test_voting_again_replaces_the_earlier_vote(storage: Storage, database: Path | str) -> None:
+    assert await _stored_votes(database, 50) == {}
     await storage.record_vote(message_id=50, user_id=1, entry_id="e", helpful=True, guild_id=1)
     await storage.record_vote(message_id=50, user_id=2, entry_id="e", helpful=True, guild_id=1)
-    assert _stored_votes(db_path, 50) == {1: True, 2: True}
+    assert await _stored_votes(database, 50) == {1: True, 2: True}
 
     await storage.record_vote(message_id=50, user_id=1, entry_id="e", helpful=False, guild_id=1)
-    assert _stored_votes(db_path, 50) == {1: False, 2: True}
+    assert await _stored_votes(database, 50) == {1: False, 2: True}
     await storage.record_vote(message_id=50, user_id=1, entry_id="e", helpful=False, guild_id=1)
-    assert _stored_votes(db_path, 50) == {1: False, 2: True}
+    assert await _stored_votes(database, 50) == {1: False, 2: True}
 
     # The same user on another answer is another vote.
     await storage.record_vote(message_id=51, user_id=1, entry_id="e", helpful=False, guild_id=1)
-    assert _stored_votes(db_path, 51) == {1: False}
-    assert _stored_votes(db_path, 50) == {1: False, 2: True}
+    assert await _stored_votes(database, 51) == {1: False}
+    assert await _stored_votes(database, 50) == {1: False, 2: True}
 
     # A changed vote moves between entries too (the answer was switched before the user re-voted).
     await storage.record_vote(message_id=51, user_id=1, entry_id="f", helpful=False, guild_id=1)
@@ -360,9 +360,9 @@ async def test_probe_history_is_newest_first_and_filtered_by_guild(
 # --- concurrency --------------------------------------------------------------------------------------------
 
 
-async def test_two_writers_on_one_file_lose_nothing(db_path: Path) -> None:
-    first = await Storage.open(db_path)
-    second = await Storage.open(db_path)
+async def test_two_writers_on_one_database_lose_nothing(database: Path | str) -> None:
+    first = await Storage.open(database)
+    second = await Storage.open(database)
     try:
 
         async def write(storage: Storage, offset: int) -> None:
@@ -387,6 +387,7 @@ async def test_two_writers_on_one_file_lose_nothing(db_path: Path) -> None:
         await second.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's file lock; PostgreSQL locks rows
 async def test_a_writer_waits_for_another_and_readers_are_not_blocked(
     storage: Storage, db_path: Path
 ) -> None:
@@ -416,8 +417,8 @@ async def test_a_writer_waits_for_another_and_readers_are_not_blocked(
     assert await storage.worst_entries(1) == [EntryFeedback("e", helpful=2, not_helpful=1)]
 
 
-async def test_closed_storage_refuses_work_clearly(db_path: Path) -> None:
-    storage = await Storage.open(db_path)
+async def test_closed_storage_refuses_work_clearly(database: Path | str) -> None:
+    storage = await Storage.open(database)
     await storage.close()
     await storage.close()  # closing twice (signal handler and exit path) is harmless
     with pytest.raises(StorageError, match="closed"):

@@ -1,16 +1,17 @@
 """Under load: concurrent guild-settings reads share one query, and answer/miss writes go in batches that lose
-nothing. Statements are counted with SQLite's own trace callback on a real file."""
+nothing. Statements and transactions are counted with SQLAlchemy's events, on a real SQLite file and a real
+PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import event
 
-from bot.storage import Storage
+from bot.storage import Storage, StorageError
+from tests.storage.conftest import execute, fetch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,39 +22,36 @@ GUILD = 1
 
 
 class StatementLog:
-    """Every statement SQLite runs on the storage's connection, in order (called on its worker thread)."""
+    """Every statement the storage's engine runs, in order, with whether a transaction was open, and every
+    transaction it began."""
 
     def __init__(self) -> None:
-        self.statements: list[str] = []
+        self.statements: list[tuple[str, bool]] = []
+        self.transactions = 0
 
-    def __call__(self, statement: str) -> None:
-        self.statements.append(statement)
+    def statement(self, connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append((statement, connection.in_transaction()))
+
+    def begin(self, _connection: Any) -> None:
+        self.transactions += 1
 
     def count(self, fragment: str) -> int:
-        return sum(1 for statement in self.statements if fragment in statement)
+        return sum(1 for statement, _ in self.statements if fragment in statement)
 
     def outside_transactions(self, fragment: str) -> int:
-        """Statements containing `fragment` run on their own (autocommit), not inside BEGIN … COMMIT."""
-        inside, alone = False, 0
-        for statement in self.statements:
-            if statement.startswith("BEGIN"):
-                inside = True
-            elif statement in ("COMMIT", "ROLLBACK"):
-                inside = False
-            elif fragment in statement and not inside:
-                alone += 1
-        return alone
+        """Statements containing `fragment` run on their own (autocommit), not inside a transaction."""
+        return sum(1 for statement, inside in self.statements if fragment in statement and not inside)
 
 
 async def traced(storage: Storage) -> StatementLog:
     log = StatementLog()
-    await storage._db.set_trace_callback(log)
+    event.listen(storage.engine.sync_engine, "before_cursor_execute", log.statement)
+    event.listen(storage.engine.sync_engine, "begin", log.begin)
     return log
 
 
-def stored(db_path: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(db_path)) as connection:
-        return connection.execute(sql).fetchall()
+async def stored(database: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    return await fetch(database, sql)
 
 
 async def record_burst(storage: Storage, answers: int, misses: int) -> None:
@@ -129,22 +127,23 @@ async def test_a_caller_giving_up_does_not_cancel_the_shared_query(storage: Stor
 # --- answers and misses written in batches -------------------------------------------------------------------
 
 
-async def test_a_burst_of_answers_and_misses_is_written_in_batches(storage: Storage, db_path: Path) -> None:
+async def test_a_burst_of_answers_and_misses_is_written_in_batches(storage: Storage, database: Path | str) -> None:
     log = await traced(storage)
     await record_burst(storage, answers=300, misses=300)
     # Every row is committed when its caller returns: another connection sees all of them.
-    assert stored(db_path, "SELECT COUNT(*) FROM answer") == [(300,)]
-    assert stored(db_path, "SELECT COUNT(*) FROM miss") == [(300,)]
+    assert await stored(database, "SELECT COUNT(*) FROM answer") == [(300,)]
+    assert await stored(database, "SELECT COUNT(*) FROM miss") == [(300,)]
+    assert log.count("INSERT INTO answer") >= 1
     assert log.outside_transactions("INSERT INTO answer") == 0
     assert log.outside_transactions("INSERT INTO miss") == 0
-    assert 1 <= log.count("BEGIN IMMEDIATE") <= 5  # a handful of transactions for 600 rows
+    assert 1 <= log.transactions <= 5  # a handful of transactions for 600 rows
     # Misses keep the order they came in (top_misses calls the highest id the latest).
-    texts = [text for (text,) in stored(db_path, "SELECT text FROM miss ORDER BY id")]
+    texts = [text for (text,) in await stored(database, "SELECT text FROM miss ORDER BY id")]
     assert texts == [f"chatter {number}" for number in range(300)]
 
 
-async def test_rows_still_queued_are_written_by_close(db_path: Path, clock: FakeClock) -> None:
-    storage = await Storage.open(db_path, clock=clock)
+async def test_rows_still_queued_are_written_by_close(database: Path | str, clock: FakeClock) -> None:
+    storage = await Storage.open(database, clock=clock)
     writes = asyncio.gather(
         *(
             storage.record_miss(
@@ -156,10 +155,10 @@ async def test_rows_still_queued_are_written_by_close(db_path: Path, clock: Fake
     await asyncio.sleep(0)  # queued, not yet written
     await storage.close()
     await writes
-    assert stored(db_path, "SELECT COUNT(*) FROM miss") == [(50,)]
+    assert await stored(database, "SELECT COUNT(*) FROM miss") == [(50,)]
 
 
-async def test_a_cancelled_caller_s_row_is_still_written(storage: Storage, db_path: Path) -> None:
+async def test_a_cancelled_caller_s_row_is_still_written(storage: Storage) -> None:
     waiting = asyncio.create_task(
         storage.record_miss(guild_id=GUILD, channel_id=10, text="gave up", reason="no_match", entry_id=None, score=None)
     )
@@ -170,12 +169,15 @@ async def test_a_cancelled_caller_s_row_is_still_written(storage: Storage, db_pa
     assert [row.text for row in await storage.top_misses(GUILD)] == ["gave up"]
 
 
-async def test_a_refused_row_fails_only_its_own_caller(storage: Storage, db_path: Path) -> None:
-    with closing(sqlite3.connect(db_path)) as connection:
-        connection.execute(
+async def test_a_refused_row_fails_only_its_own_caller(storage: Storage, database: Path | str, backend: str) -> None:
+    if backend == "sqlite":
+        await execute(
+            database,
             "CREATE TRIGGER refuse_bad BEFORE INSERT ON miss WHEN NEW.text = 'bad'"
-            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
         )
+    else:
+        await execute(database, "ALTER TABLE miss ADD CONSTRAINT refused_by_the_test CHECK (text <> 'bad')")
     texts = ["good 1", "bad", "good 2"]
     outcomes = await asyncio.gather(
         *(
@@ -186,8 +188,9 @@ async def test_a_refused_row_fails_only_its_own_caller(storage: Storage, db_path
     )
     assert outcomes[0] is None
     assert outcomes[2] is None
-    assert isinstance(outcomes[1], sqlite3.IntegrityError)
-    assert stored(db_path, "SELECT text FROM miss ORDER BY id") == [("good 1",), ("good 2",)]
+    assert isinstance(outcomes[1], StorageError)
+    assert "refused_by_the_test" in str(outcomes[1]) or "refused by the test" in str(outcomes[1])
+    assert await stored(database, "SELECT text FROM miss ORDER BY id") == [("good 1",), ("good 2",)]
 
 
 async def test_a_read_sees_rows_queued_before_it(storage: Storage) -> None:
