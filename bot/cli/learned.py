@@ -15,7 +15,6 @@ import yaml
 
 from bot.cli.common import checked_knowledge
 from bot.cli.db import refusal
-from bot.knowledge.learned import asks_additions
 
 if TYPE_CHECKING:
     import argparse
@@ -43,7 +42,9 @@ def register(actions: Any) -> None:
 
 
 def run_learned(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage import StorageError  # only now, as `guidenest db` does: other commands need no database code
+    # Only now, as `guidenest db` does: other commands need no database code (SQLAlchemy, Alembic).
+    from bot.knowledge.learned import asks_additions
+    from bot.storage import StorageError
 
     try:
         phrasings = read_learned(settings.database_target, args.guild)

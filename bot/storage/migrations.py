@@ -9,7 +9,6 @@ release refuses a file that a newer one has migrated past it, as it always did.
 from __future__ import annotations
 
 import functools
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +23,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 SCRIPTS: Path = Path(__file__).with_name("alembic")
-
-# Alembic says "Context impl …" at INFO each time a database is looked at; the store logs each migration itself.
-logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 class NewerSchemaError(Exception):

@@ -214,3 +214,12 @@ def test_broken_knowledge_is_reported_not_crashed(
     err = capsys.readouterr().err
     assert f"guidenest: {tmp_path / 'nowhere'}: does not exist" in err
     assert "kb check" not in err  # nothing to check in a folder that is not there
+
+
+def test_the_command_line_loads_no_bot_or_database_code_until_a_command_needs_it() -> None:
+    """`guidenest ask` and `chat` start fast: discord.py, aiohttp and the database layer (SQLAlchemy, Alembic) are
+    imported only by the commands that use them."""
+    heavy = ("discord", "aiohttp", "sqlalchemy", "alembic", "asyncpg", "tesserocr")
+    code = f"import sys, bot.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
