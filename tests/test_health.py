@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.health import EXPOSITION_CONTENT_TYPE, HealthServer, HealthServerError, HealthStatus, render_metrics
+from bot.health import (
+    EXPOSITION_CONTENT_TYPE,
+    MAX_ERROR_CHARS,
+    DependencyCheck,
+    HealthServer,
+    HealthServerError,
+    HealthStatus,
+    render_metrics,
+)
 from bot.metrics import Counter, Metrics
 
 if TYPE_CHECKING:
@@ -215,3 +225,190 @@ def test_numbers_are_rendered_as_prometheus_reads_them() -> None:
     assert "guidenest_gateway_latency_seconds" not in text  # unknown latency is left out, not made up
     assert 'guidenest_answer_latency_seconds_bucket{le="+Inf"} 0\n' in text
     assert text.endswith("\n")
+
+
+# --- services the bot depends on ------------------------------------------------------------------------------
+
+
+class FakeService:
+    """A service's probe that a test switches between answering, failing and hanging."""
+
+    def __init__(self) -> None:
+        self.failure: Exception | None = None
+        self.hanging = False
+        self.calls = 0
+        self.called = asyncio.Event()
+        self.release = asyncio.Event()  # ends a hang
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        self.called.set()
+        if self.hanging:
+            await self.release.wait()
+        if self.failure is not None:
+            raise self.failure
+
+
+@contextlib.asynccontextmanager
+async def serving(status: StatusBox, metrics: Metrics, *checks: DependencyCheck) -> AsyncIterator[HealthServer]:
+    health = HealthServer(status, metrics, host="127.0.0.1", port=0, checks=checks)
+    await health.start()
+    try:
+        yield health
+    finally:
+        await health.stop()
+
+
+async def _get(client: aiohttp.ClientSession, server: HealthServer, path: str) -> tuple[int, Any]:
+    async with client.get(_url(server, path)) as response:
+        body = await (response.json() if path == "/healthz" else response.text())
+        return response.status, body
+
+
+def _dependency_up(text: str) -> dict[str, float]:
+    return {
+        sample.labels["name"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "guidenest_dependency_up"
+        for sample in family.samples
+    }
+
+
+async def test_a_required_service_down_makes_the_bot_unhealthy(
+    status: StatusBox, metrics: Metrics, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = FakeService()
+    check = DependencyCheck("database", database, details={"backend": "postgresql"})
+    async with serving(status, metrics, check) as server:
+        assert await _get(client, server, "/healthz") == (
+            200,
+            {
+                "status": "ok",
+                "gateway": {"connected": True, "latency_ms": 42.3},
+                "knowledge": {"loaded": True, "entries": 42},
+                "database": {"ok": True, "backend": "postgresql", "error": None},
+            },
+        )
+        database.failure = ConnectionRefusedError("connection refused")
+        with caplog.at_level(logging.INFO, logger="bot.health"):
+            code, body = await _get(client, server, "/healthz")
+            assert (code, body["status"]) == (503, "unhealthy")
+            assert body["database"] == {"ok": False, "backend": "postgresql", "error": "connection refused"}
+            _, text = await _get(client, server, "/metrics")
+            assert _dependency_up(text) == {"database": 0}
+            database.failure = None
+            assert (await _get(client, server, "/healthz"))[0] == 200
+    # Said once when it went down (not on every request), and once when it came back.
+    changes = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert changes == [
+        ("WARNING", "health check: database is down: connection refused"),
+        ("INFO", "health check: database answers again"),
+    ]
+
+
+async def test_an_optional_service_down_leaves_the_bot_degraded_not_unhealthy(
+    status: StatusBox, metrics: Metrics, client: aiohttp.ClientSession
+) -> None:
+    database, redis = FakeService(), FakeService()
+    checks = (
+        DependencyCheck("database", database, details={"backend": "sqlite"}),
+        DependencyCheck("redis", redis, required=False, details={"configured": True}),
+    )
+    async with serving(status, metrics, *checks) as server:
+        redis.failure = OSError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        code, body = await _get(client, server, "/healthz")
+        assert (code, body["status"]) == (200, "degraded")
+        assert body["redis"] == {
+            "ok": False,
+            "configured": True,
+            "error": "Error 111 connecting to 127.0.0.1:6379. Connection refused.",
+        }
+        assert body["database"]["ok"] is True
+        _, text = await _get(client, server, "/metrics")
+        assert _dependency_up(text) == {"database": 1, "redis": 0}
+
+        # Degraded gives way to unhealthy: the gateway, or a required service, still decides.
+        status.status = HealthStatus(
+            gateway_connected=False, latency_seconds=None, knowledge_loaded=True, knowledge_entries=42
+        )
+        assert (await _get(client, server, "/healthz"))[1]["status"] == "unhealthy"
+        status.status = HEALTHY
+        database.failure = RuntimeError("the database is closed")
+        code, body = await _get(client, server, "/healthz")
+        assert (code, body["status"]) == (503, "unhealthy")
+        assert body["database"] == {"ok": False, "backend": "sqlite", "error": "the database is closed"}
+
+
+async def test_checks_run_concurrently_each_cut_at_its_own_timeout(
+    status: StatusBox, metrics: Metrics, client: aiohttp.ClientSession
+) -> None:
+    first_started, second_started = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        first_started.set()
+        await second_started.wait()  # returns only if the other check runs meanwhile
+
+    async def second() -> None:
+        second_started.set()
+        await first_started.wait()
+
+    hung = FakeService()
+    hung.hanging = True
+    checks = (
+        DependencyCheck("first", first, timeout_seconds=5),
+        DependencyCheck("second", second, timeout_seconds=5),
+        DependencyCheck("stuck", hung, required=False, timeout_seconds=0.05),
+    )
+    async with serving(status, metrics, *checks) as server:
+        code, body = await _get(client, server, "/healthz")
+    assert (code, body["status"]) == (200, "degraded")
+    assert body["first"] == body["second"] == {"ok": True, "error": None}
+    assert body["stuck"] == {"ok": False, "error": "no answer within 0.05 s"}
+
+
+async def test_requests_at_the_same_time_share_one_round_of_checks(
+    status: StatusBox, metrics: Metrics, client: aiohttp.ClientSession
+) -> None:
+    database = FakeService()
+    database.hanging = True
+    async with serving(status, metrics, DependencyCheck("database", database)) as server:
+        waiting = [asyncio.create_task(server.dependencies()) for _ in range(5)]
+        await database.called.wait()  # every request above has asked by the time the round starts
+        database.release.set()
+        rounds = await asyncio.gather(*waiting)
+        assert database.calls == 1
+        assert all(states == rounds[0] for states in rounds)
+        assert (await _get(client, server, "/healthz"))[0] == 200  # a later request checks again
+        assert database.calls == 2
+
+        # Stopping does not wait for a round that hangs.
+        database.release.clear()
+        database.called.clear()
+        hanging = asyncio.create_task(_get(client, server, "/healthz"))
+        await database.called.wait()
+        await asyncio.wait_for(server.stop(), 2)
+        with pytest.raises(aiohttp.ClientError):
+            await hanging
+
+
+async def test_an_error_without_words_is_named_and_a_long_one_shortened(
+    status: StatusBox, metrics: Metrics, client: aiohttp.ClientSession
+) -> None:
+    silent, wordy = FakeService(), FakeService()
+    silent.failure = ConnectionResetError()
+    wordy.failure = ValueError("x" * 5000)
+    checks = (DependencyCheck("silent", silent), DependencyCheck("wordy", wordy, required=False))
+    async with serving(status, metrics, *checks) as server:
+        _, body = await _get(client, server, "/healthz")
+    assert body["silent"]["error"] == "ConnectionResetError"
+    assert body["wordy"]["error"] == "x" * MAX_ERROR_CHARS
+
+
+@pytest.mark.parametrize("names", [("database", "database"), ("status",), ("gateway",)])
+def test_service_names_must_be_unique_and_not_a_field_of_the_report(
+    status: StatusBox, metrics: Metrics, names: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValueError, match="service names must be unique"):
+        HealthServer(
+            status, metrics, host="127.0.0.1", port=0, checks=[DependencyCheck(name, FakeService()) for name in names]
+        )

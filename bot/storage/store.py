@@ -69,6 +69,7 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "Storage", "StorageError", "grouping_key"]
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 30.0  # how long a transient failure is retried before the caller is told
+PING_TIMEOUT_SECONDS = 2.0  # how long `ping` (the health check) waits for the database to answer
 FIRST_RETRY_DELAY, MAX_RETRY_DELAY = 0.05, 2.0
 MAX_MISS_TEXT = 1000
 MISS_REASONS = frozenset({"no_match", "downvoted"})
@@ -325,6 +326,23 @@ class Storage:
                 except DBAPIError as exc:  # only a planner hint; closing matters more
                     log.debug("PRAGMA optimize failed: %s", exc)
             await self.engine.dispose()
+
+    async def ping(self, within_seconds: float = PING_TIMEOUT_SECONDS) -> None:
+        """Return if the database answers `SELECT 1` within `within_seconds`; else raise StorageError saying why.
+
+        For the health endpoint, so tried once: it asks how the database is now, not whether it comes back within
+        RETRY_SECONDS. It takes the pool's one connection like any statement, which keeps it out of another
+        transaction, but not the store's turn: a burst of batched writes holds that for as long as rows keep
+        coming, and a busy database is not a dead one.
+        """
+        self._check_open()  # a closed store's engine would open a new pool
+        try:
+            async with asyncio.timeout(within_seconds), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except TimeoutError as exc:
+            raise StorageError(f"{self.label}: no answer within {within_seconds:g} s") from exc
+        except (DBAPIError, OSError) as exc:
+            raise StorageError(f"{self.label}: {_driver_error(exc)}") from exc
 
     # --- helpers ----------------------------------------------------------------------------------------
 

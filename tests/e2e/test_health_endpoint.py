@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from tests.pg import PostgresServer
 
 
 def _free_port() -> int:
@@ -17,8 +22,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return {"health_port": _free_port()}
+def database_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def settings_overrides(database_backend: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    overrides: dict[str, Any] = {"health_port": _free_port()}
+    if database_backend == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_server").create_database()
+    return overrides
 
 
 def _samples(text: str) -> dict[str, float]:
@@ -46,6 +59,7 @@ async def test_health_follows_the_bot_from_start_to_close(harness, e2e_settings)
             body = await response.json()
         assert body["gateway"]["connected"] is True
         assert body["knowledge"] == {"loaded": True, "entries": len(bot.knowledge.current.knowledge.entries)}
+        assert body["database"] == {"ok": True, "backend": "sqlite", "error": None}
 
         question = await harness.send_message("what port does imap use", mention_bot=True)
         await harness.wait_for_reply(question)
@@ -57,6 +71,7 @@ async def test_health_follows_the_bot_from_start_to_close(harness, e2e_settings)
         assert samples["guidenest_abstentions_total"] == 0
         assert samples["guidenest_gateway_connected"] == 1
         assert samples["guidenest_knowledge_entries"] == body["knowledge"]["entries"]
+        assert samples["guidenest_dependency_up[database]"] == 1
 
         await harness.stop()
         assert bot.health_status().gateway_connected is False
@@ -64,3 +79,38 @@ async def test_health_follows_the_bot_from_start_to_close(harness, e2e_settings)
         assert bot.storage.closed
         with pytest.raises(aiohttp.ClientConnectionError):
             await client.get(f"{base}/healthz")
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"])
+async def test_a_database_that_stops_answering_makes_the_bot_unhealthy_until_it_is_back(
+    harness, e2e_settings, postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.build()
+    await harness.start()
+    name = make_url(e2e_settings.database_url.get_secret_value()).database
+    healthz = f"http://127.0.0.1:{e2e_settings.health_port}/healthz"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
+        async with client.get(healthz) as response:
+            assert (response.status, (await response.json())["database"]) == (
+                200,
+                {"ok": True, "backend": "postgresql", "error": None},
+            )
+        # The bot's database stops taking connections, and the bot's own connection is ended.
+        postgres_server.psql(
+            f"ALTER DATABASE {name} ALLOW_CONNECTIONS false;"
+            f" SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+        try:
+            with caplog.at_level(logging.WARNING, logger="bot.health"):
+                async with client.get(healthz) as response:
+                    assert response.status == 503
+                    body = await response.json()
+            assert body["status"] == "unhealthy"
+            assert body["gateway"]["connected"] is True  # only the database is wrong
+            assert body["database"]["ok"] is False
+            assert f'database "{name}" is not currently accepting connections' in body["database"]["error"]
+            assert "health check: database is down" in caplog.text
+        finally:
+            postgres_server.psql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        async with client.get(healthz) as response:
+            assert response.status == 200
