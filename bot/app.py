@@ -14,9 +14,12 @@ import yarl
 from discord.ext import commands
 
 from bot.conversation import Conversation
-from bot.health import HealthServer, HealthStatus
+from bot.coordination import Coordination, open_coordination
+from bot.coordination.broadcast import GUILD_CONFIG_CHANGED, KNOWLEDGE_RELOADED, RESYNC, Event
+from bot.health import DependencyCheck, HealthServer, HealthStatus
 from bot.knowledge.learned import GuildMatchers
-from bot.knowledge.service import KnowledgeService
+from bot.knowledge.loader import KnowledgeError
+from bot.knowledge.service import KnowledgeService, ReloadReport
 from bot.metrics import Metrics
 from bot.storage import Storage
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from bot.ocr.service import Screenshots
+    from bot.probe.guard import ProbeLimits
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,6 +147,9 @@ class GuideNestBot(commands.AutoShardedBot):
     knowledge: KnowledgeService
     guild_matchers: GuildMatchers
     conversation: Conversation
+    # The answer limits, the probe guard and the broadcast: this process's own, or shared through Redis.
+    coordination: Coordination
+    probe_guard: ProbeLimits
     # Reads the text of screenshots; None when OCR is not installed (logged once at start).
     screenshots: Screenshots | None
 
@@ -165,6 +172,8 @@ class GuideNestBot(commands.AutoShardedBot):
         self.metrics = Metrics()
         self.health_server: HealthServer | None = None
         self._purge_task: asyncio.Task[None] | None = None
+        # One knowledge reload at a time, whether asked here (/kb reload) or by another process.
+        self._reloading = asyncio.Lock()
 
     async def on_message(self, message: discord.Message, /) -> None:
         """The bot has no text commands: the answers cog reads messages; nothing is parsed as a command."""
@@ -196,6 +205,9 @@ class GuideNestBot(commands.AutoShardedBot):
             self.knowledge = await asyncio.to_thread(KnowledgeService, self.settings.knowledge_dir)
         if self.is_closed():
             return  # shut down while the knowledge loaded: open nothing more
+        if "coordination" not in vars(self):
+            self.coordination = await open_coordination(self.settings, self.metrics, self._on_shared_event)
+            self.probe_guard = self.coordination.probe_guard
         if "storage" not in vars(self) or self.storage.closed:
             self.storage = await Storage.open(self.settings.database_target)
             # What moderators taught each server, read from the storage just opened as servers ask.
@@ -204,16 +216,26 @@ class GuideNestBot(commands.AutoShardedBot):
             )
             # Every decision about answering; it records into the storage just opened.
             self.conversation = Conversation(
-                lambda: self.knowledge.current, self.storage, self.metrics, guild_matchers=self.guild_matchers
+                lambda: self.knowledge.current,
+                self.storage,
+                self.metrics,
+                guild_matchers=self.guild_matchers,
+                throttle=self.coordination.throttle,
             )
         if "screenshots" not in vars(self):
             self.screenshots = self._open_screenshots()
         if self.settings.health_port is not None and self.health_server is None:
+            checks = [DependencyCheck("database", self.storage.ping, details={"backend": self.storage.backend})]
+            link = self.coordination.link
+            if link is not None:
+                # Optional: without Redis the bot answers (local limits) and only refuses probes: "degraded".
+                checks.append(DependencyCheck("redis", link.ping, required=False))
             server = HealthServer(
                 self.health_status,
                 self.metrics,
                 host=self.settings.health_host,
                 port=self.settings.health_port,
+                checks=checks,
             )
             await server.start()
             self.health_server = server
@@ -259,6 +281,54 @@ class GuideNestBot(commands.AutoShardedBot):
         screenshots = vars(self).pop("screenshots", None)
         if screenshots is not None:
             await screenshots.close()
+        coordination = vars(self).pop("coordination", None)
+        if coordination is not None:
+            await coordination.close()
+
+    # --- knowledge reloads and settings changes, here and from the other processes --------------------------
+
+    async def reload_knowledge(self, *, announce: bool = True) -> ReloadReport:
+        """Reload the knowledge files (KnowledgeError: the old knowledge stays) and rebuild the servers' own
+        matchers; with `announce`, have the other processes reload too."""
+        async with self._reloading:
+            # Reading and indexing files is blocking work: keep the gateway heartbeat going meanwhile.
+            report = await asyncio.to_thread(self.knowledge.reload)
+            # Servers' own matchers were built on the old knowledge: never used again, rebuilt.
+            self.guild_matchers.reloaded()
+        if announce:
+            await self.coordination.announce_reload()
+        return report
+
+    async def guild_config_changed(self, guild_id: int) -> None:
+        """A server's settings changed here: drop the cached copy in this process and in the others."""
+        self.dispatch("guild_config_changed", guild_id)
+        await self.coordination.announce_guild_config(guild_id)
+
+    async def _on_shared_event(self, event: Event) -> None:
+        if event.kind == GUILD_CONFIG_CHANGED and event.guild_id is not None:
+            self.dispatch("guild_config_changed", event.guild_id)
+        elif event.kind == RESYNC:
+            # Events sent while Redis was unreachable were lost: forget every cached setting, and reload if
+            # another process reloaded meanwhile.
+            self.dispatch("guild_config_changed", None)
+            if event.generation is not None and event.generation != self.coordination.generation:
+                await self._reload_for_another_process(event.generation)
+        elif event.kind == KNOWLEDGE_RELOADED and event.generation != self.coordination.generation:
+            await self._reload_for_another_process(event.generation)
+
+    async def _reload_for_another_process(self, generation: int | None) -> None:
+        try:
+            report = await self.reload_knowledge(announce=False)
+        except KnowledgeError as exc:
+            errors = [p for p in exc.problems if p.severity == "error"]
+            log.warning(
+                "another process reloaded the knowledge, but the files here have %d error(s); still answering "
+                "from the previous knowledge",
+                len(errors),
+            )
+            return
+        self.coordination.generation = generation
+        log.info("knowledge reloaded because another process reloaded it: %d answers", report.entries)
 
     async def close(self) -> None:
         """Close the gateway connection first (no new events), then the database and the health endpoint."""

@@ -120,8 +120,34 @@ def effective_rules(settings: Settings, config: GuildConfig | None = None) -> An
     )
 
 
+class AnswerLimits(Protocol):
+    """The per-channel cooldown on repeating an entry and the per-user answer limit, wherever they are kept:
+    this process's memory (`Throttle`) or Redis, shared by every process (`bot.coordination`)."""
+
+    async def cooling_answer(self, channel_id: int, entry_id: str) -> int | None:
+        """The message id of the answer to `entry_id` in this channel while its cooldown runs (PENDING while
+        it is being sent), else None."""
+
+    async def claim_answer(self, channel_id: int, entry_id: str, cooldown_seconds: float) -> bool:
+        """Start the cooldown for an answer about to be sent, unless one runs already (then False): of two
+        copies of a question arriving at once, one is answered."""
+
+    async def note_answer(self, channel_id: int, entry_id: str, message_id: int, cooldown_seconds: float) -> None:
+        """The answer was sent as `message_id`: the cooldown runs from now and points at it."""
+
+    async def forget_answer(self, channel_id: int, entry_id: str) -> None:
+        """Drop a cooldown claimed for an answer that could not be sent."""
+
+    async def user_has_room(self, user_id: int, limit: int, window_seconds: float) -> bool:
+        """Whether `user_id` may get another answer now, counting nothing: a check before costly work."""
+
+    async def allow_user(self, user_id: int, limit: int, window_seconds: float) -> bool:
+        """Count one answer for `user_id` if they are under `limit` answers in the last `window_seconds`."""
+
+
 class Throttle:
-    """The per-channel cooldown on repeating an entry, and the per-user rate limit; a restart resets both.
+    """The answer limits in this process's memory; a restart resets them. With Redis configured they are
+    kept there instead (and this is what a process falls back to while Redis is unreachable).
 
     Old records are dropped as new ones come in, so memory stays bounded by recent activity.
     """
@@ -137,29 +163,31 @@ class Throttle:
         self._longest_window = 0.0
         self._since_prune = 0
 
-    def cooling_answer(self, channel_id: int, entry_id: str) -> int | None:
-        """The message id of the answer to `entry_id` in this channel while its cooldown runs, else None."""
+    async def cooling_answer(self, channel_id: int, entry_id: str) -> int | None:
         record = self._cooling.get((channel_id, entry_id))
         if record is None or record[0] <= self._clock():
             return None
         return record[1]
 
-    def note_answer(self, channel_id: int, entry_id: str, message_id: int, cooldown_seconds: float) -> None:
+    async def claim_answer(self, channel_id: int, entry_id: str, cooldown_seconds: float) -> bool:
+        if await self.cooling_answer(channel_id, entry_id) is not None:
+            return False
+        await self.note_answer(channel_id, entry_id, PENDING, cooldown_seconds)
+        return True
+
+    async def note_answer(self, channel_id: int, entry_id: str, message_id: int, cooldown_seconds: float) -> None:
         if cooldown_seconds > 0:
             self._cooling[(channel_id, entry_id)] = (self._clock() + cooldown_seconds, message_id)
         self._maybe_prune()
 
-    def forget_answer(self, channel_id: int, entry_id: str) -> None:
-        """Drop a cooldown claimed for an answer that could not be sent."""
+    async def forget_answer(self, channel_id: int, entry_id: str) -> None:
         self._cooling.pop((channel_id, entry_id), None)
 
-    def user_has_room(self, user_id: int, limit: int, window_seconds: float) -> bool:
-        """Whether `user_id` may get another answer now, counting nothing: a check before costly work."""
+    async def user_has_room(self, user_id: int, limit: int, window_seconds: float) -> bool:
         now = self._clock()
         return sum(1 for hit in self._user_hits.get(user_id, ()) if hit > now - window_seconds) < limit
 
-    def allow_user(self, user_id: int, limit: int, window_seconds: float) -> bool:
-        """Count one answer for `user_id` if they are under `limit` answers in the last `window_seconds`."""
+    async def allow_user(self, user_id: int, limit: int, window_seconds: float) -> bool:
         now = self._clock()
         hits = self._user_hits.setdefault(user_id, deque())
         while hits and hits[0] <= now - window_seconds:
@@ -378,8 +406,10 @@ class Conversation:
         knowledge: Callable[[], Snapshot],
         recorder: Recorder,
         metrics: Metrics,
+        *,
         clock: Callable[[], float] = time.monotonic,
         guild_matchers: GuildMatchers | None = None,
+        throttle: AnswerLimits | None = None,
     ) -> None:
         # A callable, so that each question is answered from the knowledge in use when it arrives (/kb reload).
         self._knowledge = knowledge
@@ -387,7 +417,7 @@ class Conversation:
         self._guild_matchers = guild_matchers
         self._recorder = recorder
         self._metrics = metrics
-        self.throttle = Throttle(clock)
+        self.throttle: AnswerLimits = throttle if throttle is not None else Throttle(clock)
 
     async def decide(self, incoming: Incoming, rules: AnswerRules) -> Decision:
         """What to do with `incoming`: a reply to send (then call `delivered`), or silence. Records misses."""
@@ -419,7 +449,7 @@ class Conversation:
             return await self._by_command(incoming, question, result)
         if not result.confident or result.best is None:
             return await self._unsure(incoming, trigger, rules, question, result)
-        return self._confident(incoming, trigger, rules, question, result, best=result.best)
+        return await self._confident(incoming, trigger, rules, question, result, best=result.best)
 
     def _nothing_to_look_up(self, trigger: Trigger) -> Decision:
         if trigger is Trigger.COMMAND:
@@ -469,13 +499,13 @@ class Conversation:
         await self._record_miss(incoming, question, result)
         if trigger is not Trigger.ADDRESSED:
             return Silent(Silence.UNSURE, result.best)
-        if not self.throttle.allow_user(incoming.author_id, rules.user_limit, rules.user_window_seconds):
+        if not await self.throttle.allow_user(incoming.author_id, rules.user_limit, rules.user_window_seconds):
             return Silent(Silence.RATE_LIMITED, result.best)
         return Reply(
             ReplyKind.NOT_SURE, not_sure_card(result), question, alternatives=_alternatives(result), match=result
         )
 
-    def _confident(
+    async def _confident(
         self,
         incoming: Incoming,
         trigger: Trigger,
@@ -486,23 +516,24 @@ class Conversation:
         best: Scored,
     ) -> Decision:
         entry = best.entry
-        earlier = self.throttle.cooling_answer(incoming.channel_id, entry.id)
+        earlier = await self.throttle.cooling_answer(incoming.channel_id, entry.id)
         if earlier is not None:
             # The same answer was just posted here; point at it when asked directly, otherwise stay quiet.
             if (
                 earlier != PENDING
                 and trigger is Trigger.ADDRESSED
-                and self.throttle.allow_user(incoming.author_id, rules.user_limit, rules.user_window_seconds)
+                and await self.throttle.allow_user(incoming.author_id, rules.user_limit, rules.user_window_seconds)
             ):
                 card = Card(title="I answered that just above", description=shorten(entry.title, DESCRIPTION_LIMIT))
                 return Reply(
                     ReplyKind.POINT_BACK, card, question, entry_id=entry.id, confident=True, earlier_message_id=earlier
                 )
             return Silent(Silence.COOLING, best)
-        if not self.throttle.allow_user(incoming.author_id, rules.user_limit, rules.user_window_seconds):
+        if not await self.throttle.allow_user(incoming.author_id, rules.user_limit, rules.user_window_seconds):
             return Silent(Silence.RATE_LIMITED, best)
         # Claim the cooldown before sending, so the same question posted twice at once is answered once.
-        self.throttle.note_answer(incoming.channel_id, entry.id, PENDING, rules.cooldown_seconds)
+        if not await self.throttle.claim_answer(incoming.channel_id, entry.id, rules.cooldown_seconds):
+            return Silent(Silence.COOLING, best)
         return Reply(
             ReplyKind.ANSWER,
             answer_card(best, confident=True),
@@ -521,12 +552,12 @@ class Conversation:
             return
         passive = not incoming.command
         if passive and message_id is None:
-            self.throttle.forget_answer(incoming.channel_id, reply.entry_id)
+            await self.throttle.forget_answer(incoming.channel_id, reply.entry_id)
             return
         if message_id is None:
             return  # by command: an answer whose message id Discord did not give cannot be rated later
         if passive:
-            self.throttle.note_answer(incoming.channel_id, reply.entry_id, message_id, rules.cooldown_seconds)
+            await self.throttle.note_answer(incoming.channel_id, reply.entry_id, message_id, rules.cooldown_seconds)
             self._metrics.inc("answers")
         await self._recorder.record_answer(
             message_id=message_id,

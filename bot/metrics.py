@@ -172,6 +172,10 @@ class Metrics:
             labelnames=("outcome",),
             known=[(outcome,) for outcome in SCREENSHOT_OUTCOMES],
         )
+        self.redis_outages = Counter(
+            f"{PREFIX}redis_outages_total",
+            "Times Redis became unreachable (probes refused, local answer limits until it is back).",
+        )
         self.screenshot_seconds = Histogram(
             f"{PREFIX}screenshot_seconds", "Seconds to download and read one screenshot that was read."
         )
@@ -201,4 +205,5 @@ class Metrics:
             self.answer_latency,
             self.screenshots,
             self.screenshot_seconds,
+            self.redis_outages,
         ]

@@ -191,6 +191,12 @@ class Settings(BaseSettings):
         examples=["postgresql://guidenest@db.internal/guidenest"],
     )
     miss_retention_days: Annotated[int, Group.STORAGE] = Field(default=30, ge=1, description="a whole number of days")
+    # A secret too: a Redis URL may hold a password. Unset: every limit is kept in this process's memory.
+    redis_url: Annotated[SecretStr | None, Group.STORAGE] = Field(
+        default=None,
+        description="a redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or rediss://… URL",
+        examples=["redis://redis.internal:6379/0"],
+    )
 
     # --- Operations ------------------------------------------------------------------------------------------
     log_level: Annotated[LogLevel, Group.LOGGING] = LogLevel.INFO
@@ -270,6 +276,13 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(
             r"(sqlite(\+\w+)?:///\S+|postgres(ql)?(\+\w+)?://\S*/\w\S*)", value.get_secret_value()
         ):
+            raise ValueError  # the expected form says it all
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"(rediss?://\S+|unix://\S+)", value.get_secret_value()):
             raise ValueError  # the expected form says it all
         return value
 

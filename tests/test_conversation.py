@@ -11,6 +11,7 @@ import pytest
 from bot.conversation import (
     HELLO_TITLE,
     NOTHING_TO_LOOK_UP_TITLE,
+    PENDING,
     AnswerRules,
     Conversation,
     Incoming,
@@ -141,79 +142,92 @@ def test_effective_rules_fall_back_to_settings() -> None:
     assert (bare.confidence, bare.cooldown_seconds, bare.user_limit) == (Confidence.STRICT, 30, 3)
 
 
-def test_cooldown_per_channel_and_entry() -> None:
+async def test_cooldown_per_channel_and_entry() -> None:
     clock = FakeClock()
     throttle = Throttle(clock)
-    assert throttle.cooling_answer(1, "imap-ports") is None
-    throttle.note_answer(1, "imap-ports", message_id=500, cooldown_seconds=60)
-    assert throttle.cooling_answer(1, "imap-ports") == 500
-    assert throttle.cooling_answer(2, "imap-ports") is None  # another channel
-    assert throttle.cooling_answer(1, "pop3-ports") is None  # another entry
+    assert await throttle.cooling_answer(1, "imap-ports") is None
+    await throttle.note_answer(1, "imap-ports", message_id=500, cooldown_seconds=60)
+    assert await throttle.cooling_answer(1, "imap-ports") == 500
+    assert await throttle.cooling_answer(2, "imap-ports") is None  # another channel
+    assert await throttle.cooling_answer(1, "pop3-ports") is None  # another entry
     clock.now += 59.9
-    assert throttle.cooling_answer(1, "imap-ports") == 500
+    assert await throttle.cooling_answer(1, "imap-ports") == 500
     clock.now += 0.2
-    assert throttle.cooling_answer(1, "imap-ports") is None
+    assert await throttle.cooling_answer(1, "imap-ports") is None
 
 
-def test_forget_answer_lifts_the_cooldown() -> None:
+async def test_forget_answer_lifts_the_cooldown() -> None:
     throttle = Throttle(FakeClock())
-    throttle.note_answer(1, "imap-ports", message_id=0, cooldown_seconds=60)
-    throttle.forget_answer(1, "imap-ports")
-    throttle.forget_answer(1, "never-noted")
-    assert throttle.cooling_answer(1, "imap-ports") is None
+    await throttle.note_answer(1, "imap-ports", message_id=0, cooldown_seconds=60)
+    await throttle.forget_answer(1, "imap-ports")
+    await throttle.forget_answer(1, "never-noted")
+    assert await throttle.cooling_answer(1, "imap-ports") is None
 
 
-def test_zero_cooldown_never_cools() -> None:
+async def test_zero_cooldown_never_cools() -> None:
     throttle = Throttle(FakeClock())
-    throttle.note_answer(1, "imap-ports", message_id=500, cooldown_seconds=0)
-    assert throttle.cooling_answer(1, "imap-ports") is None
+    await throttle.note_answer(1, "imap-ports", message_id=500, cooldown_seconds=0)
+    assert await throttle.cooling_answer(1, "imap-ports") is None
 
 
-def test_user_rate_limit_is_a_sliding_window() -> None:
+async def test_user_rate_limit_is_a_sliding_window() -> None:
     clock = FakeClock()
     throttle = Throttle(clock)
-    assert [throttle.allow_user(7, limit=2, window_seconds=60) for _ in range(3)] == [True, True, False]
-    assert throttle.allow_user(8, limit=2, window_seconds=60)  # someone else is not affected
+    assert [await throttle.allow_user(7, limit=2, window_seconds=60) for _ in range(3)] == [True, True, False]
+    assert await throttle.allow_user(8, limit=2, window_seconds=60)  # someone else is not affected
     clock.now += 30
-    assert not throttle.allow_user(7, limit=2, window_seconds=60)
+    assert not await throttle.allow_user(7, limit=2, window_seconds=60)
     clock.now += 30.1  # the first two fall out of the window
-    assert throttle.allow_user(7, limit=2, window_seconds=60)
+    assert await throttle.allow_user(7, limit=2, window_seconds=60)
 
 
-def test_room_for_a_user_is_checked_without_counting() -> None:
+async def test_room_for_a_user_is_checked_without_counting() -> None:
     clock = FakeClock()
     throttle = Throttle(clock)
-    assert all(throttle.user_has_room(7, limit=1, window_seconds=60) for _ in range(5))  # asking counts nothing
-    assert throttle.allow_user(7, limit=1, window_seconds=60)
-    assert not throttle.user_has_room(7, limit=1, window_seconds=60)
+    assert all([await throttle.user_has_room(7, limit=1, window_seconds=60) for _ in range(5)])  # asking counts nothing
+    assert await throttle.allow_user(7, limit=1, window_seconds=60)
+    assert not await throttle.user_has_room(7, limit=1, window_seconds=60)
     clock.now += 61
-    assert throttle.user_has_room(7, limit=1, window_seconds=60)
+    assert await throttle.user_has_room(7, limit=1, window_seconds=60)
 
 
-def test_pruning_keeps_hits_inside_a_long_rate_window() -> None:
+async def test_pruning_keeps_hits_inside_a_long_rate_window() -> None:
     # Answers noted elsewhere trigger a prune; a user's hit from over an hour ago still counts in a 2 h window.
     clock = FakeClock()
     throttle = Throttle(clock)
-    assert throttle.allow_user(7, limit=1, window_seconds=7200)
+    assert await throttle.allow_user(7, limit=1, window_seconds=7200)
     clock.now += 4000
     for index in range(Throttle._PRUNE_EVERY):
-        throttle.note_answer(1, f"entry-{index}", message_id=index, cooldown_seconds=0)
-    assert not throttle.allow_user(7, limit=1, window_seconds=7200)
+        await throttle.note_answer(1, f"entry-{index}", message_id=index, cooldown_seconds=0)
+    assert not await throttle.allow_user(7, limit=1, window_seconds=7200)
 
 
-def test_throttle_forgets_old_records() -> None:
+async def test_throttle_forgets_old_records() -> None:
     clock = FakeClock()
     throttle = Throttle(clock)
     for user in range(300):
-        throttle.allow_user(user, limit=1, window_seconds=10)
-        throttle.note_answer(user, "e", message_id=user, cooldown_seconds=10)
+        await throttle.allow_user(user, limit=1, window_seconds=10)
+        await throttle.note_answer(user, "e", message_id=user, cooldown_seconds=10)
     clock.now += 3600
     for user in range(300, 600):
-        throttle.allow_user(user, limit=1, window_seconds=10)
-        throttle.note_answer(user, "e", message_id=user, cooldown_seconds=10)
+        await throttle.allow_user(user, limit=1, window_seconds=10)
+        await throttle.note_answer(user, "e", message_id=user, cooldown_seconds=10)
     assert len(throttle._user_hits) < 600
     assert len(throttle._cooling) < 600
-    assert throttle.cooling_answer(599, "e") == 599  # recent records stay
+    assert await throttle.cooling_answer(599, "e") == 599  # recent records stay
+
+
+async def test_a_claim_waits_for_the_cooldown_to_end() -> None:
+    clock = FakeClock()
+    throttle = Throttle(clock)
+    assert await throttle.claim_answer(1, "imap-ports", cooldown_seconds=60)
+    assert not await throttle.claim_answer(1, "imap-ports", cooldown_seconds=60)  # the second copy loses
+    assert await throttle.cooling_answer(1, "imap-ports") == PENDING
+    assert await throttle.claim_answer(1, "pop3-ports", cooldown_seconds=60)
+    clock.now += 61
+    assert await throttle.claim_answer(1, "imap-ports", cooldown_seconds=60)
+    assert await throttle.claim_answer(2, "smtp-ports", cooldown_seconds=0)
+    assert await throttle.claim_answer(2, "smtp-ports", cooldown_seconds=0)  # no cooldown: nothing to wait for
 
 
 # --- The conversation service: every decision, on the shipped knowledge and a real SQLite database ------------
@@ -249,7 +263,7 @@ def metrics() -> Metrics:
 
 @pytest.fixture
 def conversation(shipped: Snapshot, storage: Storage, metrics: Metrics, clock: FakeClock) -> Conversation:
-    return Conversation(lambda: shipped, storage, metrics, clock)
+    return Conversation(lambda: shipped, storage, metrics, clock=clock)
 
 
 RULES = AnswerRules(

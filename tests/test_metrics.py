@@ -79,6 +79,7 @@ def test_metrics_has_the_published_set() -> None:
         "guidenest_answer_latency_seconds",
         "guidenest_screenshots_total",
         "guidenest_screenshot_seconds",
+        "guidenest_redis_outages_total",
     ]
     # Two instances do not share counts (each bot, each test, its own).
     metrics.answers.inc()

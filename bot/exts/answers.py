@@ -42,8 +42,8 @@ def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
 class Answers(commands.Cog):
     def __init__(self, bot: GuideNestBot) -> None:
         self.bot = bot
-        # Guild settings read on every message, cached; /config changes announce themselves (see config.py).
-        # A guild lives on one shard, so in one process: this cache never goes stale across processes.
+        # Guild settings read on every message, cached; /config changes announce themselves (see config.py),
+        # to the other processes too when Redis is configured (bot.app's guild_config_changed).
         self._configs: dict[int, GuildConfig] = {}
         # Counts changes, so a read that started before one is not cached after it.
         self._config_changes = 0
@@ -61,9 +61,13 @@ class Answers(commands.Cog):
         return config
 
     @commands.Cog.listener()
-    async def on_guild_config_changed(self, guild_id: int) -> None:
+    async def on_guild_config_changed(self, guild_id: int | None) -> None:
+        """One guild's settings changed; None: any may have (events were missed while Redis was down)."""
         self._config_changes += 1
-        self._configs.pop(guild_id, None)
+        if guild_id is None:
+            self._configs.clear()
+        else:
+            self._configs.pop(guild_id, None)
 
     def _addressed(self, message: discord.Message) -> bool:
         """Mentioned in the text (the bot, or its own role), or written to in a direct message."""
@@ -120,7 +124,9 @@ class Answers(commands.Cog):
         if (
             message.attachments
             and trigger_of(incoming, rules) is not Trigger.NONE
-            and conversation.throttle.user_has_room(incoming.author_id, rules.user_limit, rules.user_window_seconds)
+            and await conversation.throttle.user_has_room(
+                incoming.author_id, rules.user_limit, rules.user_window_seconds
+            )
         ):
             image_text = await read_screenshots(self.bot, message)
             if image_text:

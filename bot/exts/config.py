@@ -121,8 +121,8 @@ class ServerConfig(
         return await require_moderator(interaction)
 
     async def _changed(self, interaction: discord.Interaction, config: GuildConfig, summary: str) -> None:
-        # The answering cog caches guild settings; tell it they changed.
-        self.bot.dispatch("guild_config_changed", config.guild_id)
+        # The answering cog caches guild settings; tell it (in every process) they changed.
+        await self.bot.guild_config_changed(config.guild_id)
         # The settings as they are now, in the colour of a change that took.
         card = replace(settings_card(self.bot, config), tone=Tone.ANSWER)
         await interaction.response.send_message(

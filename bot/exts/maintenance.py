@@ -3,7 +3,6 @@ moderators teach the bot (`teach`, `learned`, `forget`; the menus are in bot/ext
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -81,7 +80,6 @@ class KnowledgeMaintenance(
 ):
     def __init__(self, bot: GuideNestBot) -> None:
         self.bot = bot
-        self._reloading = asyncio.Lock()
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -124,26 +122,23 @@ class KnowledgeMaintenance(
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = app_of(self.bot).knowledge
         before = len(service.current.knowledge.entries)
-        async with self._reloading:
-            try:
-                # Reading and indexing files is blocking work: keep the gateway heartbeat going meanwhile.
-                report = await asyncio.to_thread(service.reload)
-                # Servers' own matchers were built on the old knowledge: never used again, rebuilt.
-                app_of(self.bot).guild_matchers.reloaded()
-            except KnowledgeError as exc:
-                errors = [p for p in exc.problems if p.severity == "error"]
-                log.warning("knowledge reload refused: %d error(s)", len(errors))
-                card = Card(
-                    title=f"Reload failed: {len(errors)} error(s)",
-                    description=format_problems(errors, service.root, DESCRIPTION_LIMIT),
-                    footer=f"Still answering from the previous knowledge ({before} answers). "
-                    "Fix the files and run /kb reload again.",
-                    tone=Tone.ERROR,
-                )
-                await interaction.followup.send(
-                    embed=card_embed(card), ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
-                return
+        try:
+            # The other processes of the bot reload too (with Redis configured).
+            report = await app_of(self.bot).reload_knowledge()
+        except KnowledgeError as exc:
+            errors = [p for p in exc.problems if p.severity == "error"]
+            log.warning("knowledge reload refused: %d error(s)", len(errors))
+            card = Card(
+                title=f"Reload failed: {len(errors)} error(s)",
+                description=format_problems(errors, service.root, DESCRIPTION_LIMIT),
+                footer=f"Still answering from the previous knowledge ({before} answers). "
+                "Fix the files and run /kb reload again.",
+                tone=Tone.ERROR,
+            )
+            await interaction.followup.send(
+                embed=card_embed(card), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
         fields: tuple[Field, ...] = ()
         if report.warnings:
             shown = format_problems(report.warnings, service.root, FIELD_VALUE_LIMIT)

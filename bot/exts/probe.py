@@ -40,7 +40,7 @@ from bot.exts.common import (
     snapshot,
     text_embed,
 )
-from bot.probe import ProbeGuard, ProbeRefused, discover, normalize_domain, parse_target, run_probe
+from bot.probe import ProbeRefused, discover, normalize_domain, parse_target, run_probe
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -107,8 +107,9 @@ async def require_mailsettings_access(interaction: discord.Interaction) -> bool:
 class Probe(commands.Cog):
     def __init__(self, bot: GuideNestBot) -> None:
         self.bot = bot
-        # One guard for every probe and discovery the bot runs, so the limits hold across both commands.
-        self.guard = ProbeGuard(bot.settings)
+        # One guard for every probe and discovery the bot runs, so the limits hold across both commands (and,
+        # with Redis, across every process of the bot).
+        self.guard = bot.probe_guard
 
     async def _audit(
         self,
@@ -195,7 +196,7 @@ class Probe(commands.Cog):
         user_key = str(interaction.user.id)
         guild_key = str(interaction.guild_id) if interaction.guild_id is not None else None
         try:
-            self.guard.check(user_key, guild_key, target_key)  # refuse now, before "thinking…"
+            await self.guard.check(user_key, guild_key, target_key)  # refuse now, before "thinking…"
         except ProbeRefused as exc:
             await self._refuse(interaction, exc.reason, action=action, target=audit_target, started=started)
             return

@@ -217,7 +217,7 @@ async def fetch_autoconfig(
             return
         if targets is not None:
             try:
-                targets.take([host, *(str(address) for address in addresses)])
+                await targets.take([host, *(str(address) for address in addresses)])
             except ProbeRefused as exc:
                 outcomes[host] = f"not fetched: {exc.reason}"
                 return

@@ -39,7 +39,7 @@ from bot.probe.target import normalize_domain, normalize_host, parse_target
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from bot.probe.guard import ProbeGuard
+    from bot.probe.guard import ProbeLimits
     from bot.probe.progress import ProgressHook, ProgressState
     from bot.settings import Settings
 
@@ -412,7 +412,7 @@ class _Discovery:
         if self.targets is not None:
             # Counted when the connection is about to be made: a guess cancelled before its turn costs nothing.
             try:
-                self.targets.take([target.host, *(str(address) for address in addresses)])
+                await self.targets.take([target.host, *(str(address) for address in addresses)])
             except ProbeRefused as exc:
                 return _Outcome(skipped=exc.reason, capped=True)
         self.progress(step, "running", f"probing {', '.join(str(address) for address in addresses)}")
@@ -696,7 +696,7 @@ class _Discovery:
 
 
 async def discover(
-    domain: str, settings: Settings, *, guard: ProbeGuard | None = None, progress: ProgressHook | None = None
+    domain: str, settings: Settings, *, guard: ProbeLimits | None = None, progress: ProgressHook | None = None
 ) -> DiscoveryResult:
     """Recommended incoming and outgoing settings for `domain` (ProbeRefused if it is not a usable domain).
 

@@ -30,7 +30,7 @@ from bot.probe.progress import STAGE_STEPS, Progress
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from bot.probe.guard import ProbeGuard
+    from bot.probe.guard import ProbeLimits
     from bot.probe.progress import ProgressHook
     from bot.settings import Settings
 
@@ -347,7 +347,7 @@ async def run_probe(
     settings: Settings,
     *,
     deadline: float | None = None,
-    guard: ProbeGuard | None = None,
+    guard: ProbeLimits | None = None,
     progress: ProgressHook | None = None,
 ) -> ProbeResult:
     """Probe `target` within GUIDENEST_PROBE_TIMEOUT_SECONDS (or the earlier loop-time `deadline`).
@@ -373,7 +373,7 @@ async def run_probe(
             addresses = []
         clock.end(", ".join(str(address) for address in addresses))
         if guard is not None and addresses:
-            RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
+            await RequestTargets(guard, counted=[target.key]).take(str(address) for address in addresses)
         return addresses
 
     return await _probe_within(

@@ -83,40 +83,40 @@ async def test_hosts_a_request_reaches_share_the_target_budget_with_direct_probe
     clock = Clock()
     guard = ProbeGuard(settings(probe_user_cooldown_seconds=0), clock=clock)
     await admit_once(guard, "alice", "g1", "mail.victim.example")
-    guard.take_targets(["mail.victim.example"])  # a discovery elsewhere reached the same host
+    await guard.take_targets(["mail.victim.example"])  # a discovery elsewhere reached the same host
     with pytest.raises(ProbeRefused, match=r"mail\.victim\.example has been probed 2 times"):
         await admit_once(guard, "bob", "g2", "mail.victim.example")
     with pytest.raises(ProbeRefused, match=r"mail\.victim\.example has been probed 2 times"):
-        guard.take_targets(["mail.victim.example"])
+        await guard.take_targets(["mail.victim.example"])
     # Counting a reached host needs no slot: the request that reaches it holds one already.
     assert (guard.running, guard.waiting) == (0, 0)
     clock.now += 3600
-    guard.take_targets(["mail.victim.example"])
+    await guard.take_targets(["mail.victim.example"])
 
 
-def test_taking_several_targets_is_all_or_nothing() -> None:
+async def test_taking_several_targets_is_all_or_nothing() -> None:
     guard = ProbeGuard(settings(probe_target_hourly_cap=1), clock=Clock())
-    guard.take_targets(["203.0.113.5"])
+    await guard.take_targets(["203.0.113.5"])
     with pytest.raises(ProbeRefused, match=r"^203\.0\.113\.5 has been probed once in the last hour"):
-        guard.take_targets(["relay.other.example", "203.0.113.5"])
+        await guard.take_targets(["relay.other.example", "203.0.113.5"])
     # The refused request did not spend the name's budget on the way.
-    guard.take_targets(["relay.other.example"])
+    await guard.take_targets(["relay.other.example"])
 
 
-def test_a_request_counts_each_target_once_however_many_connections() -> None:
+async def test_a_request_counts_each_target_once_however_many_connections() -> None:
     guard = ProbeGuard(settings(probe_target_hourly_cap=1), clock=Clock())
     # The admission counted the domain itself; the request's own hosts and addresses come on top, once each.
     reached = RequestTargets(guard, counted=["example.test"])
     for _port in (993, 143, 465, 587, 25):  # one host tried on several ports, all on one address
-        reached.take(["example.test", "mail.example.test", "203.0.113.7"])
-        reached.take(["smtp.example.test", "203.0.113.7"])
-    guard.check("anyone", "g1", "example.test")  # not counted by this request (its admission counts it)
+        await reached.take(["example.test", "mail.example.test", "203.0.113.7"])
+        await reached.take(["smtp.example.test", "203.0.113.7"])
+    await guard.check("anyone", "g1", "example.test")  # not counted by this request (its admission counts it)
     for key in ("mail.example.test", "smtp.example.test", "203.0.113.7"):
         with pytest.raises(ProbeRefused, match="has been probed once"):
-            guard.check("anyone", "g1", key)
+            await guard.check("anyone", "g1", key)
     other = RequestTargets(guard)
     with pytest.raises(ProbeRefused, match=r"mail\.example\.test has been probed once"):
-        other.take(["mail.example.test"])
+        await other.take(["mail.example.test"])
 
 
 async def test_direct_messages_have_no_guild_but_keep_user_and_target_limits() -> None:

@@ -102,7 +102,7 @@ async def test_names_leading_to_an_address_at_its_cap_are_not_followed(
     assert incoming.probe is not None
     assert incoming.probe.ok
     # Refused as a whole: the name did not spend its own budget on the way.
-    guard.check("someone", "another guild", "relay.alias.test")
+    await guard.check("someone", "another guild", "relay.alias.test")
 
 
 async def test_a_direct_probe_by_another_name_for_an_address_at_its_cap_is_refused(
