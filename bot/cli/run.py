@@ -117,6 +117,7 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot.health import HealthServerError
     from bot.knowledge.loader import KnowledgeError
     from bot.storage import StorageError, check_database
+    from bot.storage.check import DatabaseUnreachableError
 
     try:
         # Before anything else opens the file: a database the bot cannot write, or one that is damaged, newer or
@@ -140,6 +141,9 @@ def run_bot(args: argparse.Namespace, settings: Settings) -> int:
             "Run `guidenest kb check` for the full report.",
             token,
         )
+    except DatabaseUnreachableError as exc:
+        _error(f"{refusal(exc, settings)}\nExiting with 1: worth trying again once the server is back.", token)
+        return 1
     except StorageError as exc:
         _error(refusal(exc, settings), token)
     except HealthServerError as exc:

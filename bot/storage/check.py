@@ -47,6 +47,11 @@ class UnusableDatabaseError(StorageError):
     """The bot must not start on this database; the message says which file, why, and what to do."""
 
 
+class DatabaseUnreachableError(UnusableDatabaseError):
+    """The database server did not answer (down, restarting, unreachable): worth trying again later, unlike a
+    setting to fix, so `guidenest run` exits 1 and a service manager restarts it."""
+
+
 @dataclass(frozen=True)
 class DatabaseStatus:
     """What the check found in a database the bot can use."""
@@ -293,12 +298,14 @@ async def _check_server(url: URL, wait: float, known: int) -> DatabaseStatus:
             version, server, size = await connection.run_sync(_server_findings, where, known)
             await connection.rollback()  # only read; nothing to keep
     except TimeoutError as exc:
-        raise UnusableDatabaseError(
+        raise DatabaseUnreachableError(
             f"{where} did not answer within {wait:g} s; check that the server is running and reachable"
         ) from exc
     except (DBAPIError, OSError) as exc:
         why = exc.orig if isinstance(exc, DBAPIError) else exc
-        raise UnusableDatabaseError(
+        # Refused or reset connections are the server's absence; a refused login or database is a setting.
+        error = DatabaseUnreachableError if isinstance(why, OSError) else UnusableDatabaseError
+        raise error(
             f"{where}: cannot use the database ({why}); check the URL, that the server is running and that it"
             " lets this user in"
         ) from exc

@@ -10,6 +10,7 @@ import asyncio
 import io
 import logging
 import os
+import socket
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -193,6 +194,25 @@ async def test_unusable_database_exits_2_naming_the_setting_before_contacting_di
     assert finished.returncode == 2, finished.output
     assert "cannot use the database (GUIDENEST_DATABASE_PATH)" in finished.stderr
     assert "file is not a database" in finished.stderr
+    assert "Traceback" not in finished.output
+    assert SECRET not in finished.output
+    assert unwanted_discord.connections == 0
+
+
+async def test_a_database_server_that_does_not_answer_exits_1_so_that_it_is_tried_again(
+    unwanted_discord: UnwantedDiscord, tmp_path: Path
+) -> None:
+    # Nothing listens on the port: a PostgreSQL that is down or restarting. Exit 1, not 2 (a setting to fix),
+    # so that systemd's RestartPreventExitStatus=2 does not leave the shard down for good.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql://guidenest:{SECRET}@127.0.0.1:{port}/guidenest"
+    finished = await _run(unwanted_discord, tmp_path, database_url=url)
+
+    assert finished.returncode == 1, finished.output
+    assert "cannot use the database (GUIDENEST_DATABASE_URL)" in finished.stderr
+    assert "worth trying again" in finished.stderr
     assert "Traceback" not in finished.output
     assert SECRET not in finished.output
     assert unwanted_discord.connections == 0
