@@ -82,6 +82,29 @@ class TestSharding:
         connections = {frame.connection for frame in emulator.gateway.frames if frame.event == "GUILD_CREATE"}
         assert len(connections) == 2  # each shard's connection got its own guilds
 
+    async def test_messages_reach_their_guilds_shard_and_direct_messages_shard_0(self, emulator, harness):
+        emulator.recommended_shards = 2
+        harness.build()
+        harness.skip_identify_wait()
+        await harness.start()
+        world = emulator.world
+        shard_of_connection = {
+            frame.connection: frame.data["shard"][0] for frame in emulator.gateway.frames if frame.event == "READY"
+        }
+        author = next(iter(world.users.values()))
+        sent = []
+        for guild in world.guilds.values():
+            channel = next(c for c in guild.channels.values() if c.name == "general")
+            sent.append((await emulator.inject_message("hello", author=author, channel=channel), guild.id >> 22))
+        dm = await emulator.inject_message("hello", author=author, channel=world.open_dm(author))
+        await harness.settle()
+        creates = [frame for frame in emulator.gateway.frames if frame.event == "MESSAGE_CREATE"]
+        for message, shifted in sent:
+            [frame] = [f for f in creates if f.data["id"] == str(message.id)]  # one shard only
+            assert shard_of_connection[frame.connection] == shifted % 2
+        [frame] = [f for f in creates if f.data["id"] == str(dm.id)]
+        assert shard_of_connection[frame.connection] == 0
+
 
 async def test_heartbeats_are_acknowledged(emulator, harness):
     emulator.gateway.heartbeat_interval_ms = 20

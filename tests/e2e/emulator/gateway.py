@@ -322,9 +322,15 @@ class Gateway:
         intent: int = 0,
         transform: Callable[[Session, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        """Send an event to every session that would receive it: the right shard, and the intent it needs."""
+        """Send an event to every session that would receive it: the right shard, and the intent it needs.
+
+        A guild's events go to shard (guild_id >> 22) % shard_count; events outside any guild (direct
+        messages) only to shard 0, as Discord sends them.
+        """
         for session in list(self.sessions.values()):
             if guild_id is not None and not session.owns_guild(guild_id):
+                continue
+            if guild_id is None and session.shard[0] != 0:
                 continue
             if intent and not session.intents & intent:
                 continue
