@@ -72,9 +72,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, certainty=1.3),
-    Confidence.NORMAL: Level(probability=0.685, certainty=1.3),
-    Confidence.RELAXED: Level(probability=0.605, certainty=0.9),
+    Confidence.STRICT: Level(probability=0.930, certainty=1.7),
+    Confidence.NORMAL: Level(probability=0.685, certainty=1.7),
+    Confidence.RELAXED: Level(probability=0.605, certainty=1.3),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
