@@ -82,7 +82,6 @@ RERANK_C = 1.0  # the SVM's regularisation: lower generalises more, higher fits 
 RERANK_MAX_ENTRIES = 2_000  # larger knowledge bases are matched lexically only (weights grow as entries times features)
 RERANK_MAX_TEXT = 8_000  # characters of a message the re-ranker reads (a long paste is mostly log)
 RERANK_NONE_FLOOR = -1.0  # "not answered" counts at least this much against the best entry
-RERANK_KEEP_LEXICAL = 0.93  # a lexical answer probability this high keeps its entry first whatever the re-ranker says
 RERANK_VETO = 0.0  # below this certainty the re-ranker reads "not answered", which holds back a lexical answer
 RERANK_SCORE_SCALE = 25.0  # points of the 0-100 match score per unit of the re-ranker's certainty above 0
 

