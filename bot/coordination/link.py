@@ -55,8 +55,6 @@ class RedisLink:
         self.last_error: str | None = None
         self._recovery: asyncio.Task[None] | None = None
         self._closed = False
-        # Called after each recovery (the broadcast listener re-reads what it may have missed).
-        self._on_recovery: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     def from_url(cls, url: str, metrics: Metrics, *, retry_seconds: float = RETRY_SECONDS) -> RedisLink:
@@ -69,9 +67,6 @@ class RedisLink:
             decode_responses=True,
         )
         return cls(client, metrics, retry_seconds=retry_seconds)
-
-    def on_recovery(self, callback: Callable[[], Awaitable[None]]) -> None:
-        self._on_recovery.append(callback)
 
     async def call(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
         """`operation(client)`, or RedisUnavailableError when Redis is down or fails now (then marked down)."""
@@ -109,12 +104,8 @@ class RedisLink:
                 continue
             self.up = True
             self.last_error = None
+            # The broadcast listener notices by itself and re-reads what it may have missed.
             log.warning("Redis is reachable again: limits are shared across processes again")
-            for callback in self._on_recovery:
-                try:
-                    await callback()
-                except RedisUnavailableError:
-                    return  # down again already; that failure started the next recovery
             return
 
     async def ping(self) -> None:
