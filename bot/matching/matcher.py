@@ -61,6 +61,7 @@ from bot.matching.tuning import (
     REFINE_ENTRIES,
     REFINE_PHRASES,
     REFINE_REACH,
+    RERANK_KEEP_LEXICAL,
     RERANK_SCORE_SCALE,
     RERANK_VETO,
     SEED_POSTINGS,
@@ -517,6 +518,8 @@ class Matcher:
             return lexical
         if lexical_best is not None and evidence.words >= VERBATIM_WORDS:
             return lexical  # one of its phrasings (an error text, a taught question) is in the message
+        if lexical_best is not None and lexical.probability >= RERANK_KEEP_LEXICAL:
+            return lexical  # a lexical reading this sure keeps its entry, and is confident at every level
         reading = self._reranker.read(text)
         pick = reading.best
         if pick is None or pick not in self._by_id:

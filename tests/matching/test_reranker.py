@@ -11,7 +11,7 @@ import numpy as np
 from bot.knowledge.model import Example
 from bot.matching.matcher import Matcher
 from bot.matching.reranker import NOT_ANSWERED, Reranker, _Features, char_grams, training_rows, word_grams
-from bot.matching.tuning import LEVELS, RERANK_MAX_ENTRIES
+from bot.matching.tuning import LEVELS, RERANK_KEEP_LEXICAL, RERANK_MAX_ENTRIES
 from bot.settings import Confidence
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ def test_the_shipped_matcher_reads_symptoms_and_keeps_verbatim_errors(
     assert LEVELS[Confidence.STRICT].certainty >= LEVELS[Confidence.NORMAL].certainty >= (
         LEVELS[Confidence.RELAXED].certainty
     )
+    # The matcher skips the re-ranker for a lexical reading this sure: it must then be confident at every level.
+    assert all(level.probability <= RERANK_KEEP_LEXICAL for level in LEVELS.values())
 
 
 def test_reading_features_directly_gives_what_scikit_learn_transform_gives() -> None:
