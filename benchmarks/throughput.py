@@ -57,7 +57,6 @@ import gc
 import random
 import re
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -80,6 +79,7 @@ from tests.e2e.emulator import DiscordEmulator, Log, StoredMessage, World  # noq
 from tests.e2e.guidenest_process import EXIT_TIMEOUT, GuidenestProcess, bot_environment  # noqa: E402
 from tests.e2e.harness import Interaction  # noqa: E402
 from tests.pg import PostgresServer, postgres_available  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 from tests.redis_server import RedisServer, redis_available  # noqa: E402
 
 if TYPE_CHECKING:
@@ -226,11 +226,6 @@ def plan(world: BenchWorld, count: int, rng: random.Random) -> list[Planned]:
         planned.append(Planned(kind, text, rng.choice(server.members), channel))
     return planned
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -12,13 +12,14 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,11 +28,6 @@ PG_BIN = Path(os.environ.get("GUIDENEST_TEST_PG_BIN", "/usr/lib/postgresql/15/bi
 SERVER_USER = "guidenest-test"
 SUPERUSER = "postgres"
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _server_user() -> list[str]:
@@ -55,7 +51,7 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="guidenest-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self._names = itertools.count(1)
         if self.prefix:
             entry = pwd.getpwnam(SERVER_USER)

@@ -20,17 +20,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.ports import free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 REDIS_SERVER = os.environ.get("GUIDENEST_TEST_REDIS_SERVER", "/usr/bin/redis-server")
 START_TIMEOUT = 20.0
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _answers_ping(port: int) -> bool:
@@ -45,7 +42,7 @@ def _answers_ping(port: int) -> bool:
 class RedisServer:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="guidenest-redis-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.log = self.root / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -6,7 +6,6 @@ Refusals at start (gateway close codes 4004, 4013, 4014) are in test_run_errors.
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import aiohttp
@@ -14,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.emulator.gateway import OP_IDENTIFY, OP_RESUME
+from tests.ports import free_port
 
 GARBLED_FRAMES = {
     "html": "<html><body><h1>502 Bad Gateway</h1></body></html>",
@@ -51,15 +51,10 @@ async def test_a_frame_that_is_not_json_costs_a_resume_and_the_bot_keeps_answeri
 MESSAGES = "/channels/{id}/messages"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"health_port": _free_port()}
+    return {"health_port": free_port()}
 
 
 async def _metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -11,14 +10,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
+from tests.ports import free_port
+
 if TYPE_CHECKING:
     from tests.pg import PostgresServer
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -28,7 +24,7 @@ def database_backend() -> str:
 
 @pytest.fixture
 def settings_overrides(database_backend: str, request: pytest.FixtureRequest) -> dict[str, Any]:
-    overrides: dict[str, Any] = {"health_port": _free_port()}
+    overrides: dict[str, Any] = {"health_port": free_port()}
     if database_backend == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_server").create_database()
     return overrides

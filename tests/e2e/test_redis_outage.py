@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -13,6 +12,7 @@ import pytest
 
 from bot.coordination.probes import REDIS_DOWN
 from tests.e2e.cogs_helpers import embed
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from tests.redis_server import RedisServer
@@ -21,17 +21,12 @@ if TYPE_CHECKING:
 NOBODY = "127.0.4.20"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture
 def settings_overrides(own_redis: RedisServer) -> dict[str, Any]:
     return {
         "redis_url": own_redis.url,
-        "health_port": _free_port(),
+        "health_port": free_port(),
         "probe_allow_networks": "127.0.0.0/8",
         "probe_user_cooldown_seconds": 0,
         "user_rate_limit": 2,

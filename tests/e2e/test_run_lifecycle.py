@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -26,17 +25,13 @@ from tests.e2e.guidenest_process import (
     bot_environment,
     until_ready,
 )
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.e2e.emulator import DiscordEmulator
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_sigterm_after_answering_a_mention_closes_gateway_and_database_and_exits_0(
@@ -82,7 +77,7 @@ async def test_sigint_with_health_endpoint_serving_stops_all_of_it_and_exits_0(
     emulator: DiscordEmulator, tmp_path: Path
 ) -> None:
     token = emulator.world.token
-    port = _free_port()
+    port = free_port()
     env = bot_environment(emulator, tmp_path, token, health_port=str(port), log_level="DEBUG")
     process = await GuidenestProcess.start(env, tmp_path)
     healthz = f"http://127.0.0.1:{port}/healthz"
