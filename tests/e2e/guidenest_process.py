@@ -121,10 +121,14 @@ class GuidenestProcess:
             self.process.kill()
 
 
-async def until_ready(emulator: DiscordEmulator, process: GuidenestProcess) -> None:
-    """Wait until the emulator has made a session ready, failing fast if the process died instead."""
+async def until_ready(
+    emulator: DiscordEmulator, process: GuidenestProcess, *, sessions_before: int = 0, within: float = EXIT_TIMEOUT
+) -> None:
+    """Wait until the emulator has made a session ready beyond the `sessions_before` it had when `process`
+    started (other processes' sessions), failing fast if the process died instead."""
+    ready = emulator.gateway.ready
     waiting = asyncio.create_task(
-        emulator.gateway.ready.wait_for(lambda _: True, timeout=EXIT_TIMEOUT, what="the bot's gateway session")
+        ready.wait_for(lambda _: len(ready) > sessions_before, timeout=within, what="the bot's gateway session")
     )
     exited = asyncio.create_task(process.process.wait())
     await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
@@ -133,7 +137,11 @@ async def until_ready(emulator: DiscordEmulator, process: GuidenestProcess) -> N
         finished = await process.finish()
         raise AssertionError(f"guidenest run exited ({finished.returncode}) before connecting:\n{finished.output}")
     exited.cancel()
-    waiting.result()
+    if waiting.exception() is not None:
+        # Still running but never connected: stop it, and show what it said.
+        process.kill()
+        finished = await process.finish()
+        raise AssertionError(f"guidenest run did not connect within {within:.0f} s:\n{finished.output}")
 
 
 def assert_stopped_cleanly(

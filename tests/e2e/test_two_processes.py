@@ -15,7 +15,6 @@ import asyncio
 import re
 import shutil
 import signal
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,8 @@ import pytest
 from bot.settings import DEFAULT_PROBE_PORTS
 from tests.e2e.cogs_helpers import embed
 from tests.e2e.emulator import Perm, World
-from tests.e2e.guidenest_process import EXIT_TIMEOUT, GuidenestProcess, bot_environment
+from tests.e2e.guidenest_process import EXIT_TIMEOUT, GuidenestProcess, bot_environment, until_ready
+from tests.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -71,11 +71,6 @@ class TwoShardWorld(World):
 def world() -> TwoShardWorld:
     return TwoShardWorld()
 
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -151,24 +146,17 @@ async def test_two_shard_processes_share_limits_reloads_and_storage(
     }
 
     async def start(shard_ids: str | None, **overrides: str) -> Bot:
-        health_port = _free_port()
+        health_port = free_port()
         settings = {**common, "health_port": str(health_port), **overrides}
         if shard_ids is not None:
             settings["shard_ids"] = shard_ids
         env = bot_environment(emulator, tmp_path, world.token, **settings)
         folder = tmp_path / f"run-{health_port}"
         folder.mkdir()
+        sessions_before = len(emulator.gateway.ready)
         process = await GuidenestProcess.start(env, folder)
         bot = Bot(process, health_port)
-        started = len(emulator.gateway.ready)
-        try:
-            await emulator.gateway.ready.wait_for(
-                lambda _: len(emulator.gateway.ready) > started, timeout=3 * EXIT_TIMEOUT, what="a session"
-            )
-        except AssertionError:
-            process.kill()
-            finished = await process.finish()
-            raise AssertionError(f"guidenest run did not connect:\n{finished.output}") from None
+        await until_ready(emulator, process, sessions_before=sessions_before, within=3 * EXIT_TIMEOUT)
         # The health endpoint answers once the bot is ready (it opens before login; wait for connected).
         await bot.wait_for_metric("gateway_connected", 1, within=3 * EXIT_TIMEOUT)
         return bot
