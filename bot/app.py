@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.conversation import Conversation
 from bot.coordination import Coordination, open_coordination
-from bot.coordination.broadcast import GUILD_CONFIG_CHANGED, KNOWLEDGE_RELOADED, RESYNC, Event
+from bot.coordination.events import GUILD_CONFIG_CHANGED, KNOWLEDGE_RELOADED, RESYNC, Event
 from bot.health import DependencyCheck, HealthServer, HealthStatus
 from bot.knowledge.learned import GuildMatchers
 from bot.knowledge.loader import KnowledgeError

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.conversation import Throttle
+from bot.coordination.events import GUILD_CONFIG_CHANGED
 from bot.probe.guard import ProbeGuard
 
 if TYPE_CHECKING:
     from bot.conversation import AnswerLimits
-    from bot.coordination.broadcast import Broadcast, Handler
+    from bot.coordination.broadcast import Broadcast
+    from bot.coordination.events import Handler
     from bot.coordination.link import RedisLink
     from bot.metrics import Metrics
     from bot.probe.guard import ProbeLimits
@@ -48,8 +50,6 @@ class Coordination:
 
     async def announce_guild_config(self, guild_id: int) -> None:
         if self.broadcast is not None:
-            from bot.coordination.broadcast import GUILD_CONFIG_CHANGED
-
             await self.broadcast.publish(GUILD_CONFIG_CHANGED, guild_id=guild_id)
 
     async def close(self) -> None:

@@ -15,16 +15,14 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
+from bot.coordination.events import EVENTS, KNOWLEDGE_RELOADED, RESYNC, Event, Handler
 from bot.coordination.link import KEY_PREFIX, RedisUnavailableError, short_error
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
 
     from redis.asyncio import Redis
 
@@ -34,24 +32,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = KEY_PREFIX + "events"
 GENERATION = KEY_PREFIX + "knowledge:generation"
-KNOWLEDGE_RELOADED = "knowledge_reloaded"
-GUILD_CONFIG_CHANGED = "guild_config_changed"
-# Not sent: what the listener hands on after (re)subscribing, when messages may have been missed.
-RESYNC = "resync"
-EVENTS = frozenset({KNOWLEDGE_RELOADED, GUILD_CONFIG_CHANGED})
 # How long the listener waits for a message before checking that it should still run.
 READ_TIMEOUT_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    kind: str
-    guild_id: int | None = None
-    # The knowledge generation: with KNOWLEDGE_RELOADED the one the reload created, with RESYNC Redis' current.
-    generation: int | None = None
-
-
-Handler = Callable[[Event], "Awaitable[None]"]
 
 
 def _parse(data: Any) -> tuple[str, Event] | None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.coordination.broadcast import CHANNEL, GUILD_CONFIG_CHANGED, KNOWLEDGE_RELOADED, RESYNC, Broadcast, Event
+from bot.coordination.broadcast import CHANNEL, Broadcast
+from bot.coordination.events import GUILD_CONFIG_CHANGED, KNOWLEDGE_RELOADED, RESYNC, Event
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable

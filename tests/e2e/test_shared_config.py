@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.coordination.broadcast import GUILD_CONFIG_CHANGED, Broadcast
+from bot.coordination.broadcast import Broadcast
+from bot.coordination.events import GUILD_CONFIG_CHANGED
 from bot.coordination.link import RedisLink
 from bot.metrics import Metrics
 from bot.storage import Storage
