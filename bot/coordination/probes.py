@@ -26,6 +26,8 @@ from bot.probe.guard import HOUR, busy_refusal, guild_refusal, target_refusal, u
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
+    from redis.asyncio import Redis
+
     from bot.coordination.link import RedisLink
     from bot.settings import Settings
 
@@ -234,8 +236,8 @@ class SharedProbeGuard:
                 await self._link.call(lambda client: self._renew(keys=[LEASES], args=arguments, client=client))
 
     async def _release(self, ticket: str) -> None:
-        async def remove(client: object) -> None:
-            pipe = self._link.client.pipeline(transaction=True)
+        async def remove(client: Redis) -> None:
+            pipe = client.pipeline(transaction=True)
             pipe.zrem(LEASES, ticket)
             pipe.zrem(WAITERS, ticket)
             await pipe.execute()

@@ -7,13 +7,13 @@ import asyncio
 import signal
 import sys
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.coordination.probes import LEASES, REDIS_DOWN, SharedProbeGuard
 from bot.probe.errors import ProbeRefused
+from tests.e2e.guidenest_process import REPO_ROOT
 from tests.probe.test_guard import settings  # the same limits as the local guard's tests
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from bot.coordination.link import RedisLink
     from tests.redis_server import RedisServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 async def admit_once(guard: SharedProbeGuard, user: str, guild: str | None, target: str) -> None:
