@@ -34,6 +34,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MISS_PURGE_INTERVAL_SECONDS = 24 * 60 * 60
+# The names discord.py gives the tasks it runs for an event, a slash command, a view, a modal or a dynamic item.
+HANDLER_TASK_PREFIXES: tuple[str, ...] = (
+    "discord.py: ",
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch",
+    "discord-ui-modal-dispatch",
+    "discord-ui-dynamic-item",
+)
+# How long a shutdown waits for handlers already running (an answer being recorded, a probe finishing).
+HANDLERS_GRACE_SECONDS = 10.0
 # Seconds before each retry of a 503: discord.py's pauses for a 500, and as many tries (5).
 RETRY_503_DELAYS: tuple[float, ...] = (1.0, 3.0, 5.0, 7.0)
 
@@ -347,11 +357,30 @@ class GuideNestBot(commands.AutoShardedBot):
         log.info("knowledge reloaded because another process reloaded it: %d answers", report.entries)
 
     async def close(self) -> None:
-        """Close the gateway connection first (no new events), then the database and the health endpoint."""
+        """Close the gateway connection first (no new events), let the handlers already running finish (an
+        answer just sent still records its row), then close the database and the health endpoint."""
         try:
             await super().close()
+            await self._let_handlers_finish()
         finally:
             await self.close_services()
+
+    async def _let_handlers_finish(self) -> None:
+        current = asyncio.current_task()
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith(HANDLER_TASK_PREFIXES)
+        ]
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=HANDLERS_GRACE_SECONDS)
+        if pending:
+            log.warning(
+                "%d handler(s) still running after %.0f s; closing the database under them",
+                len(pending),
+                HANDLERS_GRACE_SECONDS,
+            )
 
     def health_status(self) -> HealthStatus:
         knowledge = vars(self).get("knowledge")

@@ -12,7 +12,7 @@ import copy
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.app import GuideNestBot, create_bot
+from bot.app import HANDLER_TASK_PREFIXES, GuideNestBot, create_bot
 from bot.knowledge.service import KnowledgeService
 from bot.settings import DEFAULT_KNOWLEDGE_DIR, Settings
 from tests.e2e.emulator.state import MESSAGE_FLAG_LOADING, Channel, DefaultWorld, User
@@ -24,13 +24,6 @@ if TYPE_CHECKING:
 
 
 # discord.py names the tasks that run handlers; settle() waits for these.
-_HANDLER_TASK_PREFIXES = (
-    "discord.py: ",
-    "CommandTree-invoker",
-    "discord-ui-view-dispatch",
-    "discord-ui-modal-dispatch",
-    "discord-ui-dynamic-item",
-)
 GUILD_READY_TIMEOUT = 0.02
 DEFAULT_TIMEOUT = 5.0
 
@@ -278,7 +271,7 @@ class BotHarness:
                 for task in asyncio.all_tasks()
                 if task is not current
                 and not task.done()
-                and task.get_name().startswith(_HANDLER_TASK_PREFIXES)
+                and task.get_name().startswith(HANDLER_TASK_PREFIXES)
             ]
             behind = self._events_unread()
             if not busy and not behind and not self.emulator.inflight:
