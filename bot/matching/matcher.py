@@ -19,21 +19,22 @@ How a message is scored (the index behind it, `bot.matching.index.Index`, is bui
    benchmarks/matcher_calibrate.py) over the evidence in `_Evidence`; text about SSH, databases, games or
    websites is never answered unasked, however well its words match.
 7. The re-ranker (reranker.py, a classifier trained on the phrasings and on labelled real messages) reads the
-   message again: its best entry goes first unless a phrasing is in the message word for word, and its certainty
-   is a second reason to answer unasked (`Level.certainty`).
+   message again, and decision.py weighs both readings: a learned model chooses the entry among both readings'
+   candidates, another gives the probability that answering with it is right (`Level.answer`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching.analyzer import Terms, stem
+from bot.matching.decision import Inputs, decide
 from bot.matching.index import Index
 from bot.matching.normalize import normalize
 from bot.matching.reranker import Reranker, cache_folder
@@ -43,6 +44,7 @@ from bot.matching.tuning import (
     BODY_SHARE,
     CODE_SCORE,
     CODE_WORDS_SHARE,
+    DECISION_LEXICAL,
     DENSE_RATIO,
     FEATURES,
     FLOOR,
@@ -61,9 +63,7 @@ from bot.matching.tuning import (
     REFINE_ENTRIES,
     REFINE_PHRASES,
     REFINE_REACH,
-    RERANK_KEEP_LEXICAL,
     RERANK_SCORE_SCALE,
-    RERANK_VETO,
     SEED_POSTINGS,
     SHARED_CODE_SCORE,
     SHORT_MESSAGE,
@@ -118,21 +118,19 @@ class MatchResult:
 
 @dataclass(frozen=True, slots=True)
 class Readings:
-    """What `Matcher.read` found: the entries best first, and the two reasons the bot may have to answer unasked."""
+    """What `Matcher.read` found: the entries best first, and what the decision to answer unasked rests on."""
 
     scored: list[Scored]
-    probability: float  # the answer model's probability that the lexical reading's best entry is right
-    lexical_counts: bool  # that probability may decide: it is about the best entry, and the re-ranker agrees it is
-    # about something the knowledge answers
-    certainty: float | None  # the re-ranker's certainty in the best entry, when it read the message
+    probability: float  # the lexical answer model's probability that the lexical reading's best entry is right
+    answer: float | None  # the answer model's probability for the first entry, when the re-ranker read it too
     may_answer: bool  # not another service's problem, not one everyday word
 
     def confident(self, level: Level) -> bool:
         if not self.scored or not self.may_answer:
             return False
-        if self.lexical_counts and self.probability >= level.probability:
-            return True
-        return self.certainty is not None and self.certainty >= level.certainty
+        if self.answer is not None:
+            return self.answer >= level.answer
+        return self.probability >= level.probability
 
 
 class Explanation(TypedDict):
@@ -509,34 +507,41 @@ class Matcher:
 
     def read(self, text: str, keep: int = MAX_SUGGESTIONS + 1) -> Readings:
         """Both readings of `text`: the entries best first and what the decision to answer unasked rests on."""
-        scored, evidence = self._ranked(text, keep=keep)
-        terms = evidence.terms
-        may_answer = terms.off_signals <= terms.mail_signals and (bool(terms.mail_signals) or len(terms.terms) >= 2)
-        lexical = Readings(scored, answer_probability(evidence.features()) if scored else 0.0, True, None, may_answer)
-        lexical_best = scored[0].entry.id if scored else None
+        inputs, scored = self.inputs(text, keep)
+        lexical = Readings(scored[:keep], inputs.probability, None, inputs.may_answer)
         if self._reranker is None:
             return lexical
-        if lexical_best is not None and evidence.words >= VERBATIM_WORDS:
-            return lexical  # one of its phrasings (an error text, a taught question) is in the message
-        if lexical_best is not None and lexical.probability >= RERANK_KEEP_LEXICAL:
-            return lexical  # a lexical reading this sure keeps its entry, and is confident at every level
-        reading = self._reranker.read(text)
-        pick = reading.best
-        if pick is None or pick not in self._by_id:
-            return lexical
-        certainty = reading.certainty
-        # The re-ranker reading the message as one the knowledge does not answer holds back the lexical answer.
-        unanswered = certainty < RERANK_VETO
-        if pick == lexical_best:
-            return replace(lexical, certainty=certainty, lexical_counts=not unanswered)
-        scores = {s.entry.id: s.score for s in scored}
-        if certainty <= 0 and scores.get(pick, 0.0) < FLOOR:
-            return replace(lexical, lexical_counts=not unanswered)  # nothing stands behind the re-ranker's pick
-        # Its certainty on the lexical 0-100 scale: 0 (as likely as "not answered") is the listing floor.
-        rescored = round(min(100.0, max(scores.get(pick, 0.0), FLOOR + RERANK_SCORE_SCALE * certainty)), 1)
-        reordered = [Scored(self._by_id[pick], rescored), *(s for s in scored if s.entry.id != pick)]
-        # The lexical probability was about another entry: only the re-ranker's certainty speaks for this one.
-        return Readings(reordered, lexical.probability, False, certainty, may_answer)
+        decision = decide(inputs)
+        if decision is None or decision.ranked[0][0] not in self._by_id:
+            return lexical  # (a re-ranker shared from other knowledge may name an entry this one lacks)
+        chosen = decision.ranked[0][0]
+        score = next((s.score for s in scored if s.entry.id == chosen), 0.0)
+        if decision.certainty > 0:  # its certainty on the 0-100 scale: 0 (as sure as "not answered") is the floor
+            score = max(score, FLOOR + RERANK_SCORE_SCALE * decision.certainty)
+        if decision.probability >= min(level.answer for level in LEVELS.values()):
+            score = max(score, FLOOR)  # an entry the bot may answer with unasked is listed when asked
+        first = Scored(self._by_id[chosen], round(min(score, 100.0), 1))
+        reordered = [first, *(s for s in scored if s.entry.id != chosen)][:keep]
+        return Readings(reordered, inputs.probability, decision.probability, inputs.may_answer)
+
+    def inputs(self, text: str, keep: int = MAX_SUGGESTIONS + 1) -> tuple[Inputs, list[Scored]]:
+        """What both readings say about `text` (the re-ranker's values empty without one), and the lexical
+        reading's entries: what decision.py decides from, and benchmarks/matcher_decide.py fits on."""
+        scored, evidence = self._ranked(text, keep=max(keep, DECISION_LEXICAL))
+        terms = evidence.terms
+        may_answer = terms.off_signals <= terms.mail_signals and (bool(terms.mail_signals) or len(terms.terms) >= 2)
+        features = evidence.features() if scored else (0.0,) * len(FEATURES)
+        reranker = self._reranker
+        inputs = Inputs(
+            lexical=[(s.entry.id, s.score) for s in scored],
+            probability=answer_probability(features) if scored else 0.0,
+            verbatim=bool(scored) and evidence.words >= VERBATIM_WORDS,
+            evidence=features,
+            may_answer=may_answer,
+            classes=reranker.classes if reranker is not None else (),
+            values=reranker.values(text) if reranker is not None else np.zeros(0, dtype=np.float32),
+        )
+        return inputs, scored
 
     def explain(self, text: str) -> Explanation:
         """The leading entries for `text` and the features the answer model reads for the best one: what

