@@ -72,9 +72,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.94),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.86),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.81),
+    Confidence.STRICT: Level(probability=0.930, answer=0.93),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.84),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.78),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -94,17 +94,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # no figure by more than half a point and kept clear questions such as "smtp 587 or 465?" answered.
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.975,
+    -1.765,
     (
-        1.465, 0.029, -0.178, 0.070, -0.425, 1.240, -1.040, 1.968, 1.702, -0.218,
+        1.345, 0.002, -0.318, 0.082, -0.213, 1.216, -0.821, 1.843, 1.636, -0.189,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.472,
+    -3.880,
     (
-        -0.940, 2.203, 1.242, 0.393, 0.498, 1.991, -0.426, 0.524, 0.590, 2.974,
-        0.152, -0.775, 0.192, -0.021, 0.003, -0.443, 0.087, -0.400, -0.098, 0.021,
-        0.840, 0.574, 0.716, -0.079,
+        -1.673, 2.544, 1.043, 0.228, 0.261, 2.212, -0.667, 0.529, 0.580, 2.814,
+        0.121, -0.481, 0.126, 0.123, -0.098, -0.419, 0.165, -0.051, -0.084, 0.229,
+        0.732, 0.536, 0.613, -0.044,
     ),
 )
 
