@@ -94,7 +94,7 @@ google-less-secure-apps-ended gmail-imap-always-on gmail-gmailify-pop-fetch-ende
 yahoo-aol-app-password-unavailable fastmail-oauth-and-plans ios-password-incorrect macos-mail-account-offline
 sent-not-saved special-folders-mapping deleted-mail-other-devices notifications-delayed thunderbird-android-k9
 new-outlook-vs-classic thunderbird-exchange-ews network-blocks-mail-ports outlook-0x8004210a outlook-0x800ccc13
-duplicate-emails-downloaded gmail-labels-imap calendar-contacts-not-in-imap
+duplicate-emails-downloaded gmail-labels-imap calendar-contacts-not-in-imap ehlo-hostname-rejected
 """
 # No real post about these was found in the public corpora searched (see the README's corpus section).
 WITHOUT_REAL_POSTS = {"outlook-0x8004210a", "outlook-0x800ccc13"}
