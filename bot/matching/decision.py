@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.matching.reranker import NOT_ANSWERED
+from bot.matching.reranker import RANKED, Reading
 from bot.matching.tuning import (
     ANSWER_MODEL,
     CHOICE_MODEL,
     DECISION_CANDIDATES,
+    DECISION_LEXICAL,
     FEATURES,
     LEXICAL_SURE,
-    RERANK_NONE_FLOOR,
 )
 
 if TYPE_CHECKING:
@@ -68,8 +68,6 @@ ANSWER_FEATURES: tuple[str, ...] = (
     *(f"evidence_{name}" for name in FEATURES),  # the lexical evidence for its best entry (`tuning.FEATURES`)
 )
 
-_LEXICAL_RANKS = 8
-_RERANK_RANKS = 5
 _UNSEEN = -3.0  # the decision value of an entry the re-ranker has no class for (added after it was trained)
 
 
@@ -104,33 +102,26 @@ def _positions(classes: tuple[str, ...]) -> dict[str, int]:
 
 
 class _Reranked:
-    """The re-ranker's reading of the message, as both models see it: the values, its five best entries."""
+    """The re-ranker's reading of the message, as both models see it: its five best entries, and any entry's value."""
 
-    __slots__ = ("_position", "_values", "not_answered", "order", "top")
+    __slots__ = ("_position", "_values", "order", "reading")
 
     def __init__(self, inputs: Inputs) -> None:
         self._position = _positions(inputs.classes)
-        self._values = inputs.values.astype(np.float64)
-        found = self._position.get(NOT_ANSWERED)
-        self.not_answered = float(self._values[found]) if found is not None else RERANK_NONE_FLOOR
-        entries = self._values.copy()
-        if found is not None:
-            entries[found] = -np.inf
-        count = min(_RERANK_RANKS, len(entries) - (found is not None))
-        best = np.argpartition(-entries, count - 1)[:count] if count > 0 else np.zeros(0, dtype=np.int64)
-        best = best[np.argsort(-entries[best], kind="stable")]
-        self.order = [inputs.classes[i] for i in best]  # best first ("not answered" left out)
-        self.top = [float(entries[i]) for i in best]
+        self._values = inputs.values
+        self.reading = Reading.of(inputs.classes, inputs.values)
+        self.order = [entry for entry, _ in self.reading.ranked]  # best first ("not answered" left out)
 
     def of(self, entry: str) -> float:
         found = self._position.get(entry)
         return float(self._values[found]) if found is not None else _UNSEEN
 
     def best(self, place: int) -> float:
-        return self.top[place] if place < len(self.top) else _UNSEEN
+        ranked = self.reading.ranked
+        return ranked[place][1] if place < len(ranked) else _UNSEEN
 
     def certainty(self, entry: str) -> float:
-        return self.of(entry) - max(self.not_answered, RERANK_NONE_FLOOR)
+        return self.of(entry) - self.reading.floor
 
 
 def candidates(inputs: Inputs, reranked: _Reranked | None = None) -> tuple[list[str], npt.NDArray[np.float64]]:
@@ -150,14 +141,14 @@ def candidates(inputs: Inputs, reranked: _Reranked | None = None) -> tuple[list[
         (
             lexical_score,
             lexical_score - lexical_top / 100,
-            np.array([min(lexical_rank.get(entry, _LEXICAL_RANKS), _LEXICAL_RANKS) for entry in found])
-            / _LEXICAL_RANKS,
+            np.array([min(lexical_rank.get(entry, DECISION_LEXICAL), DECISION_LEXICAL) for entry in found])
+            / DECISION_LEXICAL,
             np.array([entry in lexical for entry in found], dtype=np.float64),
             value,
             value - reranked.best(0),
-            np.array([leading.index(entry) if entry in leading else _RERANK_RANKS for entry in found])
-            / _RERANK_RANKS,
-            value - max(reranked.not_answered, RERANK_NONE_FLOOR),
+            np.array([leading.index(entry) if entry in leading else RANKED for entry in found])
+            / RANKED,
+            value - reranked.reading.floor,
             is_best * inputs.probability,
             is_best * float(inputs.verbatim),
         )
@@ -180,7 +171,7 @@ def answer_row(
         float(bool(reranked.order) and chosen == reranked.order[0]),
         reranked.certainty(chosen),
         reranked.best(0) - reranked.best(1) if len(reranked.order) > 1 else 0.0,
-        reranked.not_answered,
+        reranked.reading.not_answered,
         lexical.get(chosen, 0.0) / 100,
         float(inputs.may_answer),
     )

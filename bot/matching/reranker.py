@@ -50,17 +50,35 @@ class Reading:
     ranked: tuple[tuple[str, float], ...]  # entry ids and their decision values, best first
     not_answered: float  # the decision value of "the knowledge does not answer this"
 
+    @classmethod
+    def of(cls, classes: Sequence[str], values: npt.NDArray[np.float32]) -> Reading:
+        """The reading of the decision values `values` of `classes` (one of them, normally, NOT_ANSWERED)."""
+        entries = values.copy()
+        not_answered = RERANK_NONE_FLOOR
+        if NOT_ANSWERED in classes:
+            position = list(classes).index(NOT_ANSWERED)
+            not_answered = float(entries[position])
+            entries[position] = -np.inf
+        top = np.argpartition(-entries, min(RANKED, len(entries) - 1))[:RANKED]
+        order = top[np.argsort(-entries[top], kind="stable")]
+        return cls(tuple((classes[i], float(entries[i])) for i in order if np.isfinite(entries[i])), not_answered)
+
     @property
     def best(self) -> str | None:
         return self.ranked[0][0] if self.ranked else None
 
     @property
+    def floor(self) -> float:
+        """What an entry's value is measured against: "not answered", itself floored (a message can be far from
+        every example of chatter and still be about nothing in the knowledge)."""
+        return max(self.not_answered, RERANK_NONE_FLOOR)
+
+    @property
     def certainty(self) -> float:
-        """How far the best entry stands above "not answered" (itself floored: a message can be far from every
-        example of chatter and still be about nothing in the knowledge)."""
+        """How far the best entry stands above "not answered"."""
         if not self.ranked:
             return float("-inf")
-        return self.ranked[0][1] - max(self.not_answered, RERANK_NONE_FLOOR)
+        return self.ranked[0][1] - self.floor
 
 
 def training_rows(
@@ -152,7 +170,6 @@ class Reranker:
     ) -> None:
         self._features = tuple(features)
         self._classes = tuple(classes)
-        self._not_answered = self._classes.index(NOT_ANSWERED)
         self._weights = weights  # features by classes, float32: half the memory of scikit-learn's float64
         self._bias = np.asarray(bias, dtype=np.float32)
 
@@ -255,13 +272,7 @@ class Reranker:
         return values
 
     def read(self, text: str) -> Reading:
-        values = self.values(text)
-        not_answered = float(values[self._not_answered])
-        values[self._not_answered] = -np.inf
-        top = np.argpartition(-values, min(RANKED, len(values) - 1))[:RANKED]
-        order = top[np.argsort(-values[top], kind="stable")]
-        ranked = tuple((self._classes[i], float(values[i])) for i in order if np.isfinite(values[i]))
-        return Reading(ranked, not_answered)
+        return Reading.of(self._classes, self.values(text))
 
 
 __all__ = ["NOT_ANSWERED", "Reading", "Reranker", "cache_folder", "char_grams", "training_rows", "word_grams"]
