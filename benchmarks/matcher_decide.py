@@ -156,6 +156,11 @@ def figures(items: list[Item], threshold: float) -> dict[str, float]:
     }
 
 
+def within(found: dict[str, float], bounds: dict[str, float]) -> bool:
+    """The figures keep the bounds: at most the "wrong" share, at least every other."""
+    return all(found[k] <= v if k == "wrong" else found[k] >= v for k, v in bounds.items())
+
+
 def line(name: str, f: dict[str, float]) -> str:
     return (
         f"{name:<36} top-1 {f['top1']:6.1%}  confident+right {f['right']:6.1%}  confident+wrong {f['wrong']:5.1%}"
@@ -231,14 +236,7 @@ def main() -> None:
         print(line(f"  {t:.2f}", figures(tuning, t)))
     thresholds: dict[Confidence, float] = {}
     for level in (Confidence.NORMAL, Confidence.STRICT, Confidence.RELAXED):
-        usable = [
-            t
-            for t in GRID
-            if all(
-                (figures(tuning, t)[k] <= v) if k == "wrong" else (figures(tuning, t)[k] >= v)
-                for k, v in BOUNDS[level].items()
-            )
-        ]
+        usable = [t for t in GRID if within(figures(tuning, t), BOUNDS[level])]
         # Strict never answers what normal would not, relaxed never stays silent where normal answers.
         if level is Confidence.STRICT:
             usable = [t for t in usable if t >= thresholds[Confidence.NORMAL]]
