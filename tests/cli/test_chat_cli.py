@@ -11,6 +11,7 @@ import subprocess
 import termios
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import prompt_toolkit.history
@@ -25,7 +26,6 @@ from tests.cli.terminal import GUIDENEST, clean_environment, visible
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
     import pytest
 
@@ -162,6 +162,10 @@ def _type_into_chat(lines: list[str]) -> list[str]:
     return not_typed
 
 
+# The runner's own cache, for tests that give the console a home of its own (for its history): a fresh cache
+# would fit the re-ranker again, ten seconds per test.
+RUNNER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
 UP, LEFT, ENTER = "\x1b[A", "\x1b[D", "\r"
 IMAP = "== IMAP ports — 993 (SSL/TLS) and 143 (STARTTLS) =="
 
@@ -170,6 +174,7 @@ def test_interactive_chat_edits_lines_and_recalls_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(RUNNER_CACHE))
     monkeypatch.setattr(prompt_toolkit.history, "FileHistory", _LoadedHistory)
     monkeypatch.setattr(_LoadedHistory, "loaded", threading.Semaphore(0))
 
@@ -213,14 +218,16 @@ class Terminal:
             stdin=follower,
             stdout=follower,
             stderr=follower,
-            env=clean_environment(HOME=str(home)),
+            env=clean_environment(HOME=str(home), XDG_CACHE_HOME=str(RUNNER_CACHE)),
         )
         os.close(follower)
         self.output = b""
+        # Where the last marker waited for ended: one read can bring that marker and the next together.
+        self.position = 0
 
     def read_until(self, marker: bytes, timeout: float = 30) -> bytes:
-        """Everything up to and including the next `marker` after what was read so far."""
-        start = len(self.output)
+        """Everything after the previous marker up to and including the next `marker`."""
+        start = self.position
         deadline = time.monotonic() + timeout
         while marker not in self.output[start:]:
             ready, _, _ = select.select([self.leader], [], [], max(deadline - time.monotonic(), 0))
@@ -234,7 +241,9 @@ class Terminal:
             if CURSOR_POSITION_REQUEST in data:
                 os.write(self.leader, b"\x1b[1;1R")
             self.output += data
-        return self.output[start:]
+        found = self.output.find(marker, start)
+        self.position = len(self.output) if found < 0 else found + len(marker)
+        return self.output[start : self.position]
 
     def type(self, keys: bytes) -> None:
         os.write(self.leader, keys)
