@@ -144,7 +144,10 @@ def figures(items: list[Item], threshold: float) -> dict[str, float]:
         )
 
     mail = [i for i in items if i.kind == "mail"]
-    off = [i for i in items if i.kind in {"offdomain", "uncovered"}]
+    # Off-domain posts only, as the bound says. Posts about mail setup that no entry answers
+    # (`uncovered`) still count as wrong answers for the answer model; since their labels were reviewed they
+    # are mostly near misses of a neighbouring entry, and bounding them as off-domain set every threshold by them.
+    off = [i for i in items if i.kind == "offdomain"]
     chatter = [i for i in items if i.kind == "chatter"]
     share = lambda hits, whole: hits / len(whole) if whole else 1.0  # noqa: E731
     return {

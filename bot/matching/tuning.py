@@ -73,8 +73,8 @@ class Level:
 
 LEVELS: Mapping[Confidence, Level] = {
     Confidence.STRICT: Level(probability=0.930, answer=0.92),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.85),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.81),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.84),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.74),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -94,17 +94,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # no figure by more than half a point and kept clear questions such as "smtp 587 or 465?" answered.
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.773,
+    -1.845,
     (
-        1.352, 0.074, -0.289, 0.036, -0.304, 1.225, -0.904, 1.900, 1.687, -0.178,
+        1.706, -0.141, -0.221, -0.029, -0.235, 1.104, -1.083, 1.652, 1.303, -0.109,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.145,
+    -3.893,
     (
-        -1.241, 1.976, 1.089, 0.470, 0.563, 2.128, -0.610, 0.504, 0.542, 2.871,
-        0.285, -0.791, 0.326, -0.009, -0.125, -0.414, 0.229, -0.407, -0.053, -0.007,
-        0.748, 0.667, 0.931, -0.244,
+        -0.699, 1.064, 0.895, -0.029, 0.383, 2.129, -0.836, 0.635, 1.590, 2.832,
+        -0.115, 0.530, -0.126, -0.076, -0.295, -0.518, 0.170, 0.110, -0.149, 0.153,
+        0.466, 0.219, 0.746, -0.139,
     ),
 )
 
