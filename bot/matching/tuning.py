@@ -72,9 +72,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.92),
+    Confidence.STRICT: Level(probability=0.930, answer=0.91),
     Confidence.NORMAL: Level(probability=0.685, answer=0.84),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.74),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.72),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -94,17 +94,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # no figure by more than half a point and kept clear questions such as "smtp 587 or 465?" answered.
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.845,
+    -2.053,
     (
-        1.706, -0.141, -0.221, -0.029, -0.235, 1.104, -1.083, 1.652, 1.303, -0.109,
+        1.930, -0.214, -0.113, -0.010, -0.188, 1.074, -1.077, 1.567, 1.203, -0.176,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.893,
+    -3.929,
     (
-        -0.699, 1.064, 0.895, -0.029, 0.383, 2.129, -0.836, 0.635, 1.590, 2.832,
-        -0.115, 0.530, -0.126, -0.076, -0.295, -0.518, 0.170, 0.110, -0.149, 0.153,
-        0.466, 0.219, 0.746, -0.139,
+        -0.060, 1.137, 0.724, -0.075, 0.153, 1.853, -0.465, 0.648, 1.493, 2.507,
+        -0.289, 0.467, -0.339, 0.043, -0.420, -0.162, 0.213, 0.501, -0.134, -0.266,
+        0.656, 0.052, 0.657, -0.231,
     ),
 )
 
