@@ -19,7 +19,6 @@ word, either reading's certainty enough to answer): README, "Matching quality".
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,7 @@ from bot.matching.tuning import (
     DECISION_LEXICAL,
     FEATURES,
     LEXICAL_SURE,
+    logistic,
 )
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def decide(inputs: Inputs) -> Decision | None:
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     intercept, weights = ANSWER_MODEL
     row = answer_row(inputs, ranked[0][0], ranked[0][1], runner_up, reranked)
-    probability = 1.0 / (1.0 + math.exp(-max(min(float(row @ np.asarray(weights)) + intercept, 40.0), -40.0)))
+    probability = logistic(float(row @ np.asarray(weights)) + intercept)
     certainty = reranked.certainty(ranked[0][0])
     return Decision(ranked, settle(probability, ranked[0][0], inputs), certainty)
 

@@ -56,11 +56,15 @@ POST_MODEL: tuple[float, tuple[float, ...]] = (
 )
 
 
+def logistic(z: float) -> float:
+    """The logistic function of the models here, clamped so that exp never overflows."""
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
 def answer_probability(features: tuple[float, ...]) -> float:
     """How likely the best entry is the right answer, from the features in `FEATURES` order."""
     intercept, weights = POST_MODEL if features[FEATURES.index("has_title")] else MESSAGE_MODEL
-    z = intercept + sum(w * x for w, x in zip(weights, features, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+    return logistic(intercept + sum(w * x for w, x in zip(weights, features, strict=True)))
 
 
 @dataclass(frozen=True, slots=True)
