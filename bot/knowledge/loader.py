@@ -621,7 +621,7 @@ def _read_examples(folder: Path, entry_ids: set[str], problems: list[Problem]) -
             if fields is None:
                 failed = True
                 continue
-            rows_of_file.append(Example(text=fields.text, entry=fields.entry))
+            rows_of_file.append(Example(text=fields.text, entry=fields.entry, also=tuple(fields.also)))
         if not failed:
             result.extend(rows_of_file)
     return tuple(result)

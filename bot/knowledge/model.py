@@ -83,10 +83,11 @@ class Provider:
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A real message and the entry that answers it, or None when the knowledge must leave it alone."""
+    """A real message and the entry that answers it best, or None when the knowledge must leave it alone."""
 
     text: str
     entry: str | None
+    also: tuple[str, ...] = ()  # other entries whose answer is right for it too (a post often has several)
 
 
 @dataclass(frozen=True, slots=True)

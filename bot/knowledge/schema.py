@@ -197,5 +197,13 @@ MAX_EXAMPLE = 20_000  # a post with its pasted log; longer is not an example any
 class ExampleFields(_Record):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EXAMPLE)]
     entry: EntryRef | None  # null: a message the knowledge does not answer (another tool's error, chatter)
+    also: Annotated[list[EntryRef], BeforeValidator(_none_is_empty)] = []  # other entries that answer it as well
     source: Annotated[str | None, PlainValidator(_http_url_or_null)] = None
+
+    @field_validator("also")
+    @classmethod
+    def _also_needs_an_entry(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("entry", "") is None:
+            raise _fail("a message left alone (entry: null) has no other entries that answer it")
+        return value
 

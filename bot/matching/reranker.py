@@ -83,18 +83,22 @@ class Reading:
 
 def training_rows(
     knowledge: KnowledgeBase, examples: Iterable[Example] | None = None
-) -> tuple[list[str], list[str]]:
-    """Texts and labels: each entry's title, asks and errors, then the examples (`None`: the knowledge's own)."""
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Texts and the classes each belongs to: each entry's title, asks and errors (its own entry), then the
+    examples (`None`: the knowledge's own) with every entry that answers them, or NOT_ANSWERED."""
     texts: list[str] = []
-    labels: list[str] = []
+    labels: list[tuple[str, ...]] = []
     for entry in knowledge.entries.values():
         for phrasing in (entry.title, *entry.asks, *entry.errors):
             texts.append(phrasing)
-            labels.append(entry.id)
+            labels.append((entry.id,))
     for example in knowledge.examples if examples is None else examples:
-        if example.entry is None or example.entry in knowledge.entries:
+        if example.entry is None:
             texts.append(example.text[:RERANK_MAX_TEXT])
-            labels.append(example.entry or NOT_ANSWERED)
+            labels.append((NOT_ANSWERED,))
+        elif example.entry in knowledge.entries:
+            texts.append(example.text[:RERANK_MAX_TEXT])
+            labels.append(tuple(dict.fromkeys(e for e in (example.entry, *example.also) if e in knowledge.entries)))
     return texts, labels
 
 
@@ -123,7 +127,7 @@ def char_grams(text: str) -> list[str]:
 
 CHAR_SIZES = (3, 4, 5)
 ANALYZERS: tuple[Callable[[str], list[str]], ...] = (word_grams, char_grams)
-_FORMAT = 2  # of the cached file; bump when what is stored changes
+_FORMAT = 3  # of the cached file; bump when what is stored changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +161,10 @@ def cache_folder() -> Path:
     return Path(base) / "guidenest"
 
 
-def _fingerprint(texts: Sequence[str], labels: Sequence[str]) -> str:
+def _fingerprint(texts: Sequence[str], labels: Sequence[tuple[str, ...]]) -> str:
     digest = hashlib.sha256(f"{_FORMAT}|{RERANK_C}|{RERANK_MAX_TEXT}".encode())
     for text, label in zip(texts, labels, strict=True):
-        digest.update(b"\0" + label.encode() + b"\0" + text.encode())
+        digest.update(b"\0" + "\1".join(label).encode() + b"\0" + text.encode())
     return digest.hexdigest()[:32]
 
 
@@ -191,7 +195,7 @@ class Reranker:
         if not 2 <= len(knowledge.entries) <= RERANK_MAX_ENTRIES:
             return None
         texts, labels = training_rows(knowledge, examples)
-        if NOT_ANSWERED not in labels:
+        if not any(NOT_ANSWERED in label for label in labels):
             return None  # without "leave it alone" examples it could only ever name an entry
         path = cache / f"reranker-{_fingerprint(texts, labels)}.npz" if cache is not None else None
         if path is not None and (cached := cls._read(path)) is not None:
@@ -202,7 +206,7 @@ class Reranker:
         return fitted
 
     @classmethod
-    def _fit(cls, texts: list[str], labels: list[str]) -> Reranker:
+    def _fit(cls, texts: list[str], labels: list[tuple[str, ...]]) -> Reranker:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import FeatureUnion
         from sklearn.svm import LinearSVC
@@ -214,15 +218,31 @@ class Reranker:
             TfidfVectorizer(analyzer=char_grams, sublinear_tf=True, min_df=2),
         ]
         union = FeatureUnion([(f"part{i}", part) for i, part in enumerate(parts)])
-        # A fixed seed: liblinear shuffles its coordinates, and the same knowledge should give the same answers.
-        model = LinearSVC(C=RERANK_C, random_state=0).fit(union.fit_transform(texts), labels)
+        matrix = union.fit_transform(texts)
+        # One linear SVM per class, one against the rest. A real post is often answered rightly by two or three
+        # entries: it is a positive example of its best one, and left out of the others' fits rather than taught
+        # as a counter-example of them. (Taught as a positive of each, the general entries that many posts also
+        # name drew every such post: README, "Matching quality".) A fixed seed: liblinear shuffles its
+        # coordinates, and the same knowledge should give the same answers.
+        classes = sorted({label for row in labels for label in row})
+        best = np.array([row[0] for row in labels], dtype=object)
+        weights = np.zeros((matrix.shape[1], len(classes)), dtype=np.float32)
+        bias = np.zeros(len(classes), dtype=np.float32)
+        for column, name in enumerate(classes):
+            kept = np.fromiter((row[0] == name or name not in row for row in labels), dtype=bool, count=len(labels))
+            answers = best[kept] == name
+            if answers.all() or not answers.any():  # one side only: nothing to tell apart
+                bias[column] = 1.0 if answers.all() else -1.0
+                continue
+            model = LinearSVC(C=RERANK_C, random_state=0).fit(matrix[kept], answers)
+            weights[:, column] = model.coef_[0]
+            bias[column] = model.intercept_[0]
         features, offset = [], 0
         for analyze, (_, part) in zip(ANALYZERS, union.transformer_list, strict=True):  # the fitted parts
             columns = {str(gram): int(column) for gram, column in part.vocabulary_.items()}
             features.append(_Features(analyze, columns, np.asarray(part.idf_, dtype=np.float64), offset))
             offset += len(columns)
-        weights = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
-        return cls(features, [str(c) for c in model.classes_], weights, model.intercept_)
+        return cls(features, classes, weights, bias)
 
     def _write(self, path: Path) -> None:
         """Save for the next start; a cache that cannot be written only costs that start the training."""

@@ -128,3 +128,25 @@ def test_an_example_without_text_is_an_error(shipped_copy: Path) -> None:
     errors = [p.format(shipped_copy) for p in problems if p.severity == "error"]
     assert len(errors) == 1, errors
     assert errors[0].startswith("knowledge/examples/extra.yaml:"), errors
+
+
+def test_other_answering_entries_are_checked_like_the_first(shipped_copy: Path) -> None:
+    path = shipped_copy / "examples" / "extra.yaml"
+    path.write_text(
+        "- entry: imap-ports\n  also: [pop3-ports]\n  text: which port for my mail app\n"
+        "- entry: imap-ports\n  also: [no-such-entry]\n  text: imap or pop port\n"
+        "- entry: null\n  also: [imap-ports]\n  text: my game says port closed\n",
+        encoding="utf-8",
+    )
+    knowledge, problems = check_knowledge(shipped_copy)
+    assert knowledge is None
+    errors = [p.format(shipped_copy) for p in problems if p.severity == "error"]
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("knowledge/examples/extra.yaml:5:"), errors
+    assert "'no-such-entry'" in errors[0], errors
+    assert errors[1].startswith("knowledge/examples/extra.yaml:8:"), errors
+    assert "entry: null" in errors[1], errors
+    path.write_text("- entry: imap-ports\n  also: [pop3-ports]\n  text: which port for my mail app\n", encoding="utf-8")
+    knowledge, problems = check_knowledge(shipped_copy)
+    assert knowledge is not None, [p.format(shipped_copy) for p in problems]
+    assert [e.also for e in knowledge.examples if e.text == "which port for my mail app"] == [("pop3-ports",)]

@@ -21,8 +21,9 @@ DEVSET = Path(__file__).resolve().parents[1] / "data" / "devset.yaml"
 
 _HEADERS = {
     "real-posts.yaml": (
-        "# Real public posts and the entry that answers them (null: leave it alone), from the tuning part of\n"
-        "# tests/data/realworld/. Written by `python -m tests.matching.examples`; edit the corpus, not this file.\n"
+        "# Real public posts and the entries that answer them (the best first, then `also`; null: leave it alone),\n"
+        "# from the tuning part of tests/data/realworld/. Written by `python -m tests.matching.examples`; edit the\n"
+        "# corpus, not this file.\n"
     ),
     "messages.yaml": (
         "# Chat messages and pasted errors as members write them, from tests/data/devset.yaml (null: chatter and\n"
@@ -46,7 +47,12 @@ _Block.add_representer(str, _text)
 def example_rows() -> dict[str, list[dict[str, Any]]]:
     tune = part(load_posts(), "tune", load_split())
     posts = [
-        {"entry": post.expect[0] if post.kind == "mail" else None, "source": post.source, "text": post.text.strip()}
+        {
+            "entry": post.expect[0] if post.kind == "mail" else None,
+            **({"also": list(post.expect[1:])} if post.kind == "mail" and len(post.expect) > 1 else {}),
+            "source": post.source,
+            "text": post.text.strip(),
+        }
         for post in tune
     ]
     devset: Any = yaml.safe_load(DEVSET.read_text(encoding="utf-8"))

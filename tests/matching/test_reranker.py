@@ -48,11 +48,29 @@ def test_training_rows_hold_every_phrasing_and_the_examples(fixture_kb: Knowledg
     texts, labels = training_rows(knowledge)
     phrasings = sum(1 + len(e.asks) + len(e.errors) for e in fixture_kb.entries.values())
     assert len(texts) == phrasings + len(_EXAMPLES)
-    assert labels[-1] == NOT_ANSWERED
-    assert labels[phrasings] == "auth-failed-535"
+    assert labels[-1] == (NOT_ANSWERED,)
+    assert labels[phrasings] == ("auth-failed-535",)
     # An example naming an entry the knowledge no longer has is skipped, not learned as something else.
     stale = _with_examples(fixture_kb, (*_EXAMPLES, Example("text", "gone-entry")))
     assert len(training_rows(stale)[0]) == len(texts)
+
+
+def test_an_example_is_no_counter_example_of_its_other_right_entries(fixture_kb: KnowledgeBase) -> None:
+    """A post that a second entry answers rightly too (`also`) teaches its best entry and is left out of the
+    second's fit, instead of teaching the second that such posts are not its own."""
+    first, second = "auth-failed-535", next(e for e in fixture_kb.entries if e != "auth-failed-535")
+    post = "the app keeps saying my password is wrong but it is right"
+    only_first = (Example(post, first), *_EXAMPLES[1:])
+    both = (Example(post, first, (second,)), *_EXAMPLES[1:])
+    texts, labels = training_rows(_with_examples(fixture_kb, both))
+    assert labels[texts.index(post)] == (first, second)
+    narrow, wide = (Reranker.train(_with_examples(fixture_kb, rows)) for rows in (only_first, both))
+    assert narrow is not None
+    assert wide is not None
+    value = lambda reranker, entry: float(reranker.values(post)[reranker.classes.index(entry)])  # noqa: E731
+    assert value(wide, second) > value(narrow, second) + 0.05
+    assert value(wide, first) > 0
+    assert wide.read(post).best == first
 
 
 def test_the_reranker_learns_from_examples(fixture_kb: KnowledgeBase) -> None:
