@@ -187,13 +187,23 @@ def decide(inputs: Inputs) -> Decision | None:
     intercept, weights = CHOICE_MODEL
     scores = _logistic(rows @ np.asarray(weights) + intercept)
     order = np.argsort(-scores, kind="stable")
-    ranked = tuple((found[i], float(scores[i])) for i in order)
+    ranked = first_choice(tuple((found[i], float(scores[i])) for i in order), inputs)
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     intercept, weights = ANSWER_MODEL
     row = answer_row(inputs, ranked[0][0], ranked[0][1], runner_up, reranked)
     probability = logistic(float(row @ np.asarray(weights)) + intercept)
     certainty = reranked.certainty(ranked[0][0])
     return Decision(ranked, settle(probability, ranked[0][0], inputs), certainty)
+
+
+def first_choice(ranked: tuple[tuple[str, float], ...], inputs: Inputs) -> tuple[tuple[str, float], ...]:
+    """The candidates best first, the lexical best among them first when its lexical probability is at least
+    `LEXICAL_SURE`: a question in the knowledge's own words ("smtp 587 or 465?") keeps the entry those words name,
+    even where the re-ranker leans to a sibling entry (out of fold the two never differed at that probability)."""
+    if not ranked or not inputs.lexical or inputs.probability < LEXICAL_SURE or ranked[0][0] == inputs.lexical[0][0]:
+        return ranked
+    sure = [pair for pair in ranked if pair[0] == inputs.lexical[0][0]]
+    return (*sure, *(pair for pair in ranked if pair[0] != inputs.lexical[0][0]))
 
 
 def settle(probability: float, chosen: str, inputs: Inputs) -> float:
@@ -213,5 +223,6 @@ __all__ = [
     "answer_row",
     "candidates",
     "decide",
+    "first_choice",
     "settle",
 ]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.matching.decision import ANSWER_FEATURES, CHOICE_FEATURES, Inputs, answer_row, candidates, decide
+from bot.matching.decision import (
+    ANSWER_FEATURES,
+    CHOICE_FEATURES,
+    Inputs,
+    answer_row,
+    candidates,
+    decide,
+    first_choice,
+)
 from bot.matching.reranker import NOT_ANSWERED
 from bot.matching.tuning import ANSWER_MODEL, CHOICE_MODEL, FEATURES, LEVELS
 from bot.settings import Confidence
@@ -98,3 +106,17 @@ def test_the_answer_row_reads_the_chosen_entry() -> None:
     assert np.isclose(row["rerank_lead"], 1.1 - 0.9)
     assert row["may_answer"] == 0.0
     assert row["lexical_score"] == 0.8
+
+
+def test_a_lexically_sure_entry_goes_first_even_where_the_re_ranker_leans_to_a_sibling() -> None:
+    lexical = [("smtp-port-587", 96.0), ("imap-ports", 80.0)]
+    leaning = {"imap-ports": 1.8, "smtp-port-587": -0.5}
+    unsure = decide(inputs(lexical, leaning, probability=0.9))
+    assert unsure is not None
+    assert unsure.ranked[0][0] == "imap-ports"  # the re-ranker's pick wins when the words are not decisive
+    sure = decide(inputs(lexical, leaning, probability=0.995))
+    assert sure is not None
+    assert sure.ranked[0][0] == "smtp-port-587"
+    assert sure.probability >= 0.995
+    assert [entry for entry, _ in sure.ranked[1:]] == [entry for entry, _ in unsure.ranked if entry != "smtp-port-587"]
+    assert first_choice((), inputs(lexical, leaning, probability=0.995)) == ()
