@@ -28,11 +28,12 @@ SPLIT = load_split()
 # The targets of issue "Answer what real people write" for the check part are top-1 ≥ 92 %, confident and right
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Since
-# they were last set, every post's labels were reviewed candidate by candidate (stricter than the gatherers' first
-# labels), rounds 17-21 joined, and the decision models were fitted again under the same bounds (now with titles
-# alone as well, at a tenth of a post's weight): 76.6 % / 37.2 % / 1.7 % on the 602 posts it covers.
+# they were last set, rounds 22-26 joined (44 more covered check posts, harder than the rest), four entries were
+# added and three extended for what posts asked, the re-ranker learns every right entry of a post, and the decision
+# models were fitted again under the same bounds: 76.4 % / 40.2 % / 1.4 % on the 652 posts it covers (the previous
+# release on the same posts and labels: 74.4 % / 36.2 % / 2.0 %).
 TOP1_GUARD = 0.75
-CONFIDENT_RIGHT_GUARD = 0.37
+CONFIDENT_RIGHT_GUARD = 0.39
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 
@@ -96,12 +97,17 @@ sent-not-saved special-folders-mapping deleted-mail-other-devices notifications-
 new-outlook-vs-classic thunderbird-exchange-ews network-blocks-mail-ports outlook-0x8004210a outlook-0x800ccc13
 duplicate-emails-downloaded gmail-labels-imap calendar-contacts-not-in-imap ehlo-hostname-rejected
 amazon-ses-smtp chinese-mail-authorization-code relay-service-smtp-login php-smtp-certificate-verify
+smtp-auth-mechanism-unsupported imap-authenticated-but-not-connected ipv6-network-unreachable
+netease-imap-unsafe-login
 """
 # No real post about these was found in the public corpora searched (see the README's corpus section).
 WITHOUT_REAL_POSTS = {"outlook-0x8004210a", "outlook-0x800ccc13"}
 # Fewer than three check-part posts left once the labels were reviewed (reviewers found the others answered by a
 # neighbouring entry); a targeted search of the public corpora found no more threads for them.
 TOO_FEW_REAL_POSTS = {"outlook-password-prompt-loop", "macos-mail-account-offline", "thunderbird-exchange-ews"}
+# Added for clusters of posts no entry answered; the corpus holds only three or four real posts about each, and
+# the frozen split put one or two of them in the check part.
+TOO_FEW_REAL_POSTS |= {"imap-authenticated-but-not-connected", "ipv6-network-unreachable", "netease-imap-unsafe-login"}
 
 
 def test_the_check_part_holds_its_guards(shipped_matcher: Matcher, capsys: pytest.CaptureFixture[str]) -> None:
