@@ -7,7 +7,7 @@ This classifier learns from every phrasing of the knowledge base and from its la
 (measured on real posts it never saw: README, "Matching quality"). The matcher uses it to choose the best entry
 and as a second, independent reason to answer.
 
-scikit-learn fits it (TF-IDF features, a one-vs-rest linear SVM) when the knowledge is loaded, in about 2 s at the
+scikit-learn fits it (TF-IDF features, a one-vs-rest linear SVM) when the knowledge is loaded, in about 10 s at the
 shipped size; the fitted numbers are kept in a cache folder, so the next start with the same knowledge reads them
 in a fraction of that without importing scikit-learn. It is used for knowledge bases of up to `RERANK_MAX_ENTRIES`
 entries, beyond which its weights (entries times features) would outgrow the index they sit beside.

@@ -77,7 +77,7 @@ class Level:
 
 LEVELS: Mapping[Confidence, Level] = {
     Confidence.STRICT: Level(probability=0.930, answer=0.92),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.84),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.845),
     Confidence.RELAXED: Level(probability=0.605, answer=0.75),
 }
 
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.430,
+    -1.370,
     (
-        1.593, -0.209, -0.198, -0.098, 0.526, 0.938, -0.846, 1.526, 1.105, -0.302,
+        1.533, -0.204, -0.263, -0.095, 0.541, 0.940, -0.836, 1.547, 1.073, -0.300,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.844,
+    -3.719,
     (
-        -0.739, 1.681, 1.017, -0.040, 0.208, 2.180, -0.702, 0.882, 1.298, 2.631,
-        -0.022, 0.036, -0.058, -0.006, -0.452, -0.018, 0.096, 0.363, -0.122, -0.097,
-        0.465, 0.173, 0.797, -0.621,
+        -0.967, 1.633, 0.983, -0.071, 0.165, 2.277, -0.680, 0.876, 1.460, 2.599,
+        -0.065, 0.136, -0.094, -0.095, -0.378, -0.086, 0.083, 0.294, -0.066, -0.110,
+        0.516, 0.176, 0.778, -0.510,
     ),
 )
 
