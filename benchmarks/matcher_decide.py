@@ -126,20 +126,19 @@ def fit(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Any:
 def choose(items: list[Item], scores: np.ndarray, owners: list[tuple[int, str]]) -> list[np.ndarray]:
     """Each item's chosen entry (the best score, or the lexically sure one: `decision.first_choice`), and its
     answer-model row."""
-    by_item: dict[int, list[tuple[float, str]]] = {}
+    by_item: dict[int, list[tuple[str, float]]] = {}
     for score, (i, entry) in zip(scores, owners, strict=True):
-        by_item.setdefault(i, []).append((float(score), entry))
+        by_item.setdefault(i, []).append((entry, float(score)))
     rows = []
     for i, item in enumerate(items):
         assert item.inputs is not None
-        best_first = sorted(by_item.get(i, []), key=lambda pair: -pair[0])
-        ranked = [(score, entry) for entry, score in first_choice(tuple((e, s) for s, e in best_first), item.inputs)]
+        ranked = first_choice(tuple(sorted(by_item.get(i, []), key=lambda pair: -pair[1])), item.inputs)
         if not ranked:
             item.choice = None
             rows.append(np.zeros(0))
             continue
-        item.choice = ranked[0][1]
-        rows.append(answer_row(item.inputs, ranked[0][1], ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0))
+        item.choice = ranked[0][0]
+        rows.append(answer_row(item.inputs, ranked[0][0], ranked[0][1], ranked[1][1] if len(ranked) > 1 else 0.0))
     return rows
 
 

@@ -200,10 +200,10 @@ def first_choice(ranked: tuple[tuple[str, float], ...], inputs: Inputs) -> tuple
     """The candidates best first, the lexical best among them first when its lexical probability is at least
     `LEXICAL_SURE`: a question in the knowledge's own words ("smtp 587 or 465?") keeps the entry those words name,
     even where the re-ranker leans to a sibling entry (out of fold the two never differed at that probability)."""
-    if not ranked or not inputs.lexical or inputs.probability < LEXICAL_SURE or ranked[0][0] == inputs.lexical[0][0]:
+    if not ranked or not inputs.lexical or inputs.probability < LEXICAL_SURE:
         return ranked
-    sure = [pair for pair in ranked if pair[0] == inputs.lexical[0][0]]
-    return (*sure, *(pair for pair in ranked if pair[0] != inputs.lexical[0][0]))
+    named = inputs.lexical[0][0]
+    return (*(pair for pair in ranked if pair[0] == named), *(pair for pair in ranked if pair[0] != named))
 
 
 def settle(probability: float, chosen: str, inputs: Inputs) -> float:
