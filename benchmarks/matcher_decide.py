@@ -31,7 +31,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.knowledge.loader import load_knowledge
-from bot.matching.decision import Inputs, answer_row, candidates, first_choice, settle
+from bot.matching.decision import Inputs, answer_row, candidates, first_choice, may_answer_with, settle
 from bot.matching.matcher import Matcher
 from bot.matching.reranker import Reranker
 from bot.matching.tuning import LEVELS
@@ -57,6 +57,12 @@ BOUNDS = {
     Confidence.NORMAL: {"wrong": 0.02, "off": 0.97, "chatter": 0.995},  # the targets of issue 8
     Confidence.RELAXED: {"wrong": 0.04, "off": 0.96, "chatter": 0.99},
 }
+
+
+# Entries the bot answers with unasked only when the message is about mail (`Entry.needs_mail_context`).
+NEEDS_MAIL_CONTEXT = frozenset(
+    entry.id for entry in load_knowledge(DEFAULT_KNOWLEDGE_DIR).entries.values() if entry.needs_mail_context
+)
 
 
 @dataclass
@@ -144,8 +150,11 @@ def choose(items: list[Item], scores: np.ndarray, owners: list[tuple[int, str]])
 
 def figures(items: list[Item], threshold: float) -> dict[str, float]:
     def confident(item: Item) -> bool:
-        return item.inputs is not None and item.inputs.may_answer and item.choice is not None and (
-            item.probability >= threshold
+        return (
+            item.inputs is not None
+            and item.choice is not None
+            and may_answer_with(item.inputs, item.choice in NEEDS_MAIL_CONTEXT)
+            and item.probability >= threshold
         )
 
     mail = [i for i in items if i.kind == "mail"]
@@ -182,7 +191,7 @@ def shipped(matcher: Matcher, items: list[Item], level: Confidence) -> dict[str,
         readings = matcher.read(item.text)
         item.choice = readings.scored[0].entry.id if readings.scored else None
         item.probability = 1.0 if readings.confident(LEVELS[level]) else 0.0
-        item.inputs = item.inputs or Inputs((), 0.0, False, (), readings.may_answer, (), np.zeros(0, np.float32))
+        item.inputs = item.inputs or Inputs((), 0.0, False, (), readings.may_answer, True, (), np.zeros(0, np.float32))
     return figures(items, 0.5)
 
 

@@ -354,6 +354,23 @@ async def test_unsure_when_addressed_offers_what_came_closest(conversation: Conv
     assert len(await storage.top_misses(GUILD)) == 1
 
 
+async def test_another_programs_error_without_a_sign_of_mail_is_asked_about(conversation: Conversation) -> None:
+    # npm, git and browsers print this too; nothing in the message says it came from a mail app.
+    bare = "self signed certificate in certificate chain"
+    in_channel = await conversation.decide(said(bare), RULES)
+    assert isinstance(in_channel, Silent)
+    assert in_channel.why is Silence.UNSURE
+    asked = await conversation.decide(said(bare, channel=OTHER_CHANNEL, addressed=True), RULES)
+    assert isinstance(asked, Reply)
+    assert asked.kind is ReplyKind.NOT_SURE
+    assert asked.card.description.startswith("Many programs besides mail apps show this error.")
+    assert "cert-self-signed" in asked.card.description
+    # The same error from a mail program is answered unasked.
+    from_mail = await conversation.decide(said(f"nodemailer: {bare}"), RULES)
+    assert isinstance(from_mail, Reply)
+    assert (from_mail.kind, from_mail.entry_id) == (ReplyKind.ANSWER, "cert-self-signed")
+
+
 async def test_an_unsure_reply_to_the_bot_is_thanks_not_a_miss(conversation: Conversation, storage: Storage) -> None:
     thanks = said("thanks, that fixed it", channel=OTHER_CHANNEL, replied_to_bot=True)
     decision = await conversation.decide(thanks, RULES)

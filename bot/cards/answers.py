@@ -84,10 +84,24 @@ def suggestions_text(suggestions: Iterable[Scored]) -> str:
     return "\n".join(f"• **{s.entry.title}** (`{s.entry.id}`, {s.score:.0f}%)" for s in suggestions)
 
 
+# Said when the best entry's errors are printed by other programs too and the message does not say it is about mail.
+OTHER_PROGRAMS = "Many programs besides mail apps show this error."
+MAIL_CONTEXT_FIELD = "From a mail app?"
+MAIL_CONTEXT_TEXT = (
+    f"{OTHER_PROGRAMS} This answer is for mail apps and mail code; if yours is, say which one, "
+    "with the server and port."
+)
+
+
 def not_sure_card(result: MatchResult) -> Card:
     """For an explicit question with no good match: say so, and offer what came closest."""
     suggestions = result.suggestions if result.best is None else (result.best, *result.suggestions)
-    if suggestions:
+    if suggestions and result.wants_mail_context:
+        description = (
+            f"{OTHER_PROGRAMS} If yours comes from a mail app or mail code, say which one, with the server and port, "
+            "and I can answer. Is it one of these?\n" + suggestions_text(suggestions)
+        )
+    elif suggestions:
         description = "I'm not sure I understood. Did you mean one of these?\n" + suggestions_text(suggestions)
     else:
         description = (
@@ -102,7 +116,11 @@ def result_card(result: MatchResult) -> Card:
     if result.best is None:
         return not_sure_card(result)
     card = answer_card(result.best, confident=result.confident)
-    if result.confident or not result.suggestions:
+    if result.confident:
+        return card
+    if result.wants_mail_context:
+        card = replace(card, fields=(*card.fields, Field(MAIL_CONTEXT_FIELD, MAIL_CONTEXT_TEXT)))
+    if not result.suggestions:
         return card
     others = Field("Did you mean", shorten(suggestions_text(result.suggestions), FIELD_VALUE_LIMIT))
     return replace(card, fields=(*card.fields, others))

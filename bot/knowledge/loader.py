@@ -359,6 +359,7 @@ def _read_entry(path: Path, problems: list[Problem]) -> _Read | None:
         answer=answer,
         path=path,
         as_of=fields.as_of,
+        needs_mail_context=fields.needs_mail_context,
     )
     return _Read(entry, doc)
 

@@ -129,6 +129,7 @@ class FrontMatter(_Record):
     related: TextList = []
     sources: Annotated[list[SourceFields], Field(min_length=1)]
     as_of: Month = None
+    needs_mail_context: bool = False
 
     @field_validator("id")
     @classmethod

@@ -80,6 +80,7 @@ class Inputs:
     verbatim: bool  # one of the lexical best's phrasings is in the message word for word
     evidence: tuple[float, ...]  # `tuning.FEATURES` for the lexical best (zeros when nothing was found)
     may_answer: bool
+    mail_context: bool  # a mail word, port, provider, mail server name or error code places it in e-mail
     classes: tuple[str, ...]  # the re-ranker's classes, NOT_ANSWERED among them
     values: npt.NDArray[np.float32]  # its decision value for each, in `classes` order
 
@@ -206,6 +207,15 @@ def first_choice(ranked: tuple[tuple[str, float], ...], inputs: Inputs) -> tuple
     return (*(pair for pair in ranked if pair[0] == named), *(pair for pair in ranked if pair[0] != named))
 
 
+def may_answer_with(inputs: Inputs, needs_mail_context: bool) -> bool:
+    """Whether the bot may answer the message unasked with an entry: the message is neither another service's
+    problem nor one everyday word, and, for an entry whose errors any program prints (`Entry.needs_mail_context`:
+    "self signed certificate in certificate chain" from npm, "Connection refused" from a game), it shows it is
+    about mail. Out of context such errors were as often another tool's as a mail app's (README, "Matching
+    quality"); asked directly, the bot still offers the entry."""
+    return inputs.may_answer and (inputs.mail_context or not needs_mail_context)
+
+
 def settle(probability: float, chosen: str, inputs: Inputs) -> float:
     """The answer probability, or the lexical one when that is at least `LEXICAL_SURE` for the same entry: a
     clear question in the knowledge's own words ("smtp 587 or 465?") is answered even when the re-ranker, which
@@ -224,5 +234,6 @@ __all__ = [
     "candidates",
     "decide",
     "first_choice",
+    "may_answer_with",
     "settle",
 ]

@@ -34,7 +34,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching.analyzer import Terms, stem
-from bot.matching.decision import Inputs, decide
+from bot.matching.decision import Inputs, decide, may_answer_with
 from bot.matching.index import Index
 from bot.matching.normalize import normalize
 from bot.matching.reranker import Reranker, cache_folder
@@ -103,6 +103,8 @@ class MatchResult:
     ranked: tuple[Scored, ...]  # best first; only entries at or above the floor
     confident: bool  # the bot may answer unasked at the level requested
     near: tuple[Scored, ...] = ()  # the best few below the floor, when none reached it
+    # The best entry's errors are printed by other programs too, and nothing in the message says it is about mail.
+    wants_mail_context: bool = False
 
     @property
     def best(self) -> Scored | None:
@@ -123,7 +125,8 @@ class Readings:
     scored: list[Scored]
     probability: float  # the lexical answer model's probability that the lexical reading's best entry is right
     answer: float | None  # the answer model's probability for the first entry, when the re-ranker read it too
-    may_answer: bool  # not another service's problem, not one everyday word
+    may_answer: bool  # neither another service's problem nor one everyday word; about mail if the entry needs that
+    mail_context: bool = True  # a mail word, port, provider, mail server name or error code is in the message
 
     def confident(self, level: Level) -> bool:
         if not self.scored or not self.may_answer:
@@ -503,12 +506,19 @@ class Matcher:
         ranked = tuple(s for s in scored if s.score >= FLOOR)[: max(limit, 1)]
         near = () if ranked else tuple(s for s in scored if s.score >= NEAR_FLOOR)[:NEAR_SUGGESTIONS]
         confident = readings.confident(LEVELS[Confidence(level)])
-        return MatchResult(query=text, ranked=ranked, confident=confident, near=near)
+        wants_context = bool(scored) and scored[0].entry.needs_mail_context and not readings.mail_context
+        return MatchResult(query=text, ranked=ranked, confident=confident, near=near, wants_mail_context=wants_context)
 
     def read(self, text: str, keep: int = MAX_SUGGESTIONS + 1) -> Readings:
         """Both readings of `text`: the entries best first and what the decision to answer unasked rests on."""
         inputs, scored = self.inputs(text, keep)
-        lexical = Readings(scored[:keep], inputs.probability, None, inputs.may_answer)
+        lexical = Readings(
+            scored[:keep],
+            inputs.probability,
+            None,
+            bool(scored) and may_answer_with(inputs, scored[0].entry.needs_mail_context),
+            inputs.mail_context,
+        )
         if self._reranker is None:
             return lexical
         decision = decide(inputs)
@@ -522,7 +532,8 @@ class Matcher:
             score = max(score, FLOOR)  # an entry the bot may answer with unasked is listed when asked
         first = Scored(self._by_id[chosen], round(min(score, 100.0), 1))
         reordered = [first, *(s for s in scored if s.entry.id != chosen)][:keep]
-        return Readings(reordered, inputs.probability, decision.probability, inputs.may_answer)
+        may_answer = may_answer_with(inputs, first.entry.needs_mail_context)
+        return Readings(reordered, inputs.probability, decision.probability, may_answer, inputs.mail_context)
 
     def inputs(self, text: str, keep: int = MAX_SUGGESTIONS + 1) -> tuple[Inputs, list[Scored]]:
         """What both readings say about `text` (the re-ranker's values empty without one), and the lexical
@@ -538,6 +549,7 @@ class Matcher:
             verbatim=bool(scored) and evidence.words >= VERBATIM_WORDS,
             evidence=features,
             may_answer=may_answer,
+            mail_context=bool(terms.mail_signals),
             classes=reranker.classes if reranker is not None else (),
             values=reranker.values(text) if reranker is not None else np.zeros(0, dtype=np.float32),
         )

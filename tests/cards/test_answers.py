@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.cards.answers import answer_card, entry_card, not_sure_card, picked_card, result_card
@@ -61,6 +62,21 @@ def test_no_match_is_not_sure() -> None:
     assert "**SMTP ports**" in card.description
     empty = not_sure_card(MatchResult("zzz", (), confident=False))
     assert empty.description.startswith("I don't have an answer for that.")
+
+
+def test_an_error_other_programs_print_asks_whether_it_is_from_a_mail_app() -> None:
+    # The best entry's errors come from any TLS client, and the message named no mail app, port or server.
+    result = MatchResult("wrong version number", (Scored(IMAP, 70.0),), confident=False, wants_mail_context=True)
+    unsure = not_sure_card(result)
+    assert unsure.description.startswith("Many programs besides mail apps show this error.")
+    assert "server and port" in unsure.description
+    assert "**IMAP ports**" in unsure.description
+    asked = result_card(result)  # by command: the answer, marked not sure, with the reason
+    assert asked.badge == "Match 70% · not sure"
+    assert [field.name for field in asked.fields] == ["Source", "From a mail app?"]
+    plain = not_sure_card(replace(result, wants_mail_context=False))
+    assert plain.description.startswith("I'm not sure I understood.")
+    assert [field.name for field in result_card(replace(result, wants_mail_context=False)).fields] == ["Source"]
 
 
 def test_picked_and_entry_cards_show_the_entry() -> None:

@@ -150,3 +150,16 @@ def test_other_answering_entries_are_checked_like_the_first(shipped_copy: Path) 
     knowledge, problems = check_knowledge(shipped_copy)
     assert knowledge is not None, [p.format(shipped_copy) for p in problems]
     assert [e.also for e in knowledge.examples if e.text == "which port for my mail app"] == [("pop3-ports",)]
+
+
+@pytest.mark.parametrize("value", ['"yes"', "1", "[true]"])
+def test_needs_mail_context_is_true_or_false(shipped_copy: Path, value: str) -> None:
+    # Strict types: a quoted "yes" or a number is a mistake, reported at the field's line.
+    flag_line = line_of(shipped_copy, "cert-expired.md", r"^needs_mail_context: ")
+    added = added_problems(
+        shipped_copy,
+        "cert-expired.md",
+        lambda text: re.sub(r"(?m)^needs_mail_context: .*$", f"needs_mail_context: {value}", text, count=1),
+    )
+    assert len(added) == 1, added
+    assert added[0].startswith(f"knowledge/entries/cert-expired.md:{flag_line}: needs_mail_context"), added[0]

@@ -52,7 +52,7 @@ def test_missing_field_and_unknown_field(write_kb: WriteKB) -> None:
     found = errors_of(root)
     assert (
         "knowledge/entries/gamma.md:5: unknown field 'sauce' "
-        "(allowed: id, title, asks, errors, tags, related, sources, as_of)"
+        "(allowed: id, title, asks, errors, tags, related, sources, as_of, needs_mail_context)"
         in found
     )
     assert "knowledge/entries/gamma.md:2: missing required field 'sources'" in found

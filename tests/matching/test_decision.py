@@ -36,7 +36,7 @@ def inputs(
         evidence[FEATURES.index("mail_signals")] = 2 / 3
         evidence[FEATURES.index("length")] = np.log1p(6) / 5
     vector = np.array([values.get(c, -1.5 - 0.01 * i) for i, c in enumerate(CLASSES)], dtype=np.float32)
-    return Inputs(lexical, probability, verbatim, tuple(evidence), may_answer, CLASSES, vector)
+    return Inputs(lexical, probability, verbatim, tuple(evidence), may_answer, True, CLASSES, vector)
 
 
 def test_the_models_have_a_weight_for_every_feature() -> None:
@@ -93,7 +93,7 @@ def test_the_re_ranker_can_overrule_a_weak_lexical_reading() -> None:
 
 
 def test_nothing_to_choose_from() -> None:
-    empty = Inputs((), 0.0, False, (0.0,) * len(FEATURES), True, (NOT_ANSWERED,), np.zeros(1, dtype=np.float32))
+    empty = Inputs((), 0.0, False, (0.0,) * len(FEATURES), True, True, (NOT_ANSWERED,), np.zeros(1, dtype=np.float32))
     assert decide(empty) is None
 
 

@@ -197,6 +197,28 @@ def test_the_same_words_about_mail_are_answered(matcher: Matcher) -> None:
     assert matcher.match("Outlook: Cannot connect to server").confident
 
 
+def test_an_error_other_programs_print_is_answered_unasked_only_with_a_sign_of_mail(
+    tmp_path: Path, matcher: Matcher
+) -> None:
+    bare = "[SSL: WRONG_VERSION_NUMBER] wrong version number"
+    assert matcher.match(bare).confident  # the fixture entry does not say that other programs print it
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, root)
+    path = root / "entries" / "wrong-version-number.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("tags:", "needs_mail_context: true\ntags:", 1), "utf-8")
+    flagged = Matcher(load_knowledge(root))
+    result = flagged.match(bare, level=Confidence.RELAXED)
+    # Still ranked first (asked directly, the bot offers it), but not answered unasked, and the reply can say why.
+    assert result.best is not None
+    assert result.best.entry.id == "wrong-version-number"
+    assert not result.confident
+    assert result.wants_mail_context
+    for text in (f"smtplib: {bare}", f"port 465 {bare}", f"Outlook says {bare}"):
+        about_mail = flagged.match(text)
+        assert about_mail.confident, text
+        assert not about_mail.wants_mail_context
+
+
 # --- Confidence levels and suggestions --------------------------------------------------------------------
 
 
