@@ -76,8 +76,8 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.92),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.845),
+    Confidence.STRICT: Level(probability=0.930, answer=0.93),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.87),
     Confidence.RELAXED: Level(probability=0.605, answer=0.75),
 }
 
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.370,
+    -1.459,
     (
-        1.533, -0.204, -0.263, -0.095, 0.541, 0.940, -0.836, 1.547, 1.073, -0.300,
+        1.462, -0.108, -0.184, -0.013, 0.488, 0.878, -0.900, 1.639, 1.111, -0.222,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.719,
+    -3.947,
     (
-        -0.967, 1.633, 0.983, -0.071, 0.165, 2.277, -0.680, 0.876, 1.460, 2.599,
-        -0.065, 0.136, -0.094, -0.095, -0.378, -0.086, 0.083, 0.294, -0.066, -0.110,
-        0.516, 0.176, 0.778, -0.510,
+        -0.107, 1.895, 0.361, -0.033, -0.027, 2.054, -0.643, 0.841, 1.589, 2.625,
+        -0.125, 0.205, -0.134, -0.113, -0.310, 0.028, 0.109, 0.093, -0.080, 0.163,
+        0.785, -0.085, 0.969, -0.661,
     ),
 )
 
