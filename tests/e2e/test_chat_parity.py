@@ -30,16 +30,22 @@ QUESTIONS = [
     "thanks a lot, see you tomorrow!",  # chatter
 ]
 
+# An error that npm, git and browsers print too: answered unasked only with a sign of mail.
+OTHER_PROGRAMS = [
+    "self signed certificate in certificate chain",  # no sign of mail: "not sure" when asked, else silent
+    "nodemailer: self signed certificate in certificate chain",  # from a mail program: confident everywhere
+]
+
 SILENT = "(silent)"
 POINTER = "(pointer)"
 
 
-def chat_decisions(where: str, settings_env: dict[str, str]) -> list[str]:
-    """What `guidenest chat --as WHERE` said to each of QUESTIONS, in order."""
+def chat_decisions(where: str, settings_env: dict[str, str], questions: list[str] = QUESTIONS) -> list[str]:
+    """What `guidenest chat --as WHERE` said to each of `questions`, in order."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDENEST_")} | settings_env
     done = subprocess.run(
         [str(GUIDENEST), "chat", "--as", where],
-        input="".join(f"{q}\n" for q in QUESTIONS),
+        input="".join(f"{q}\n" for q in questions),
         capture_output=True,
         text=True,
         timeout=60,
@@ -70,11 +76,11 @@ def same_settings(e2e: BotHarness) -> dict[str, str]:
     }
 
 
-async def bot_decisions(e2e: BotHarness, *, mention: bool) -> list[str]:
+async def bot_decisions(e2e: BotHarness, *, mention: bool, questions: list[str] = QUESTIONS) -> list[str]:
     world = e2e.world
     channel = world.general if mention else world.help
     decisions = []
-    for question in QUESTIONS:
+    for question in questions:
         mark = e2e.emulator.created_messages.mark()
         sent = await e2e.send_message(question, channel=channel, mention_bot=mention)
         await e2e.settle()
@@ -108,3 +114,19 @@ async def test_bot_and_chat_decide_alike(e2e: BotHarness, where: str) -> None:
         assert in_discord[1:3] == [SILENT, SILENT]
         assert in_discord[0] != SILENT
         assert in_discord[3] != SILENT
+
+
+@pytest.mark.parametrize("where", ["mention", "channel"])
+async def test_other_programs_errors_need_a_sign_of_mail_in_both(e2e: BotHarness, where: str) -> None:
+    if where == "channel":
+        await enable_channel(e2e, e2e.world.help)
+    mark = e2e.emulator.created_messages.mark()
+    in_discord = await bot_decisions(e2e, mention=where == "mention", questions=OTHER_PROGRAMS)
+    on_console = chat_decisions(where, same_settings(e2e), OTHER_PROGRAMS)
+    assert on_console == in_discord
+    assert in_discord[0] == ("Not sure" if where == "mention" else SILENT)
+    assert in_discord[1] not in (SILENT, POINTER, "Not sure")
+    if where == "mention":  # asked, it says why it is not sure
+        channel = e2e.world.general
+        first = e2e.emulator.bot_messages(channel.id, since=mark)[0]
+        assert embed(first)["description"].startswith("Many programs besides mail apps show this error.")
