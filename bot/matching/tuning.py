@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.93),
+    Confidence.STRICT: Level(probability=0.930, answer=0.935),
     Confidence.NORMAL: Level(probability=0.685, answer=0.87),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.75),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.76),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.459,
+    -1.476,
     (
-        1.462, -0.108, -0.184, -0.013, 0.488, 0.878, -0.900, 1.639, 1.111, -0.222,
+        1.438, -0.102, -0.170, 0.011, 0.487, 0.878, -0.893, 1.640, 1.124, -0.223,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.947,
+    -3.976,
     (
-        -0.107, 1.895, 0.361, -0.033, -0.027, 2.054, -0.643, 0.841, 1.589, 2.625,
-        -0.125, 0.205, -0.134, -0.113, -0.310, 0.028, 0.109, 0.093, -0.080, 0.163,
-        0.785, -0.085, 0.969, -0.661,
+        -0.124, 1.765, 0.390, -0.035, -0.023, 2.042, -0.587, 0.854, 1.559, 2.695,
+        -0.150, 0.216, -0.153, -0.066, -0.341, 0.050, 0.112, 0.034, -0.030, 0.186,
+        0.924, -0.078, 0.988, -0.750,
     ),
 )
 

@@ -119,6 +119,7 @@ SYNONYMS: Mapping[str, str] = {
 # Word sequences that mean one thing ("timed out" = "timeout"), merged before stemming.
 PHRASES: Mapping[tuple[str, ...], str] = {
     ("e", "mail"): "email",
+    ("em", "client"): "emclient",
     ("timed", "out"): "timeout",
     ("time", "out"): "timeout",
     ("times", "out"): "timeout",
@@ -173,6 +174,10 @@ MAIL_TERMS: frozenset[str] = _words(
     googlemail hotmail yahoo icloud aol gmx zoho fastmail yandex proton protonmail mutt neomutt
     mailspring bluemail k9 outgoing submission submissions imapclient maildrop mx autoconfig
     autodiscover ispdb office365 exchange
+    emclient mailbird postbox airmail betterbird kmail geary sylpheed seamonkey fairemail deltachat
+    roundcube rainloop snappymail zimbra sogo mailcow mailu iredmail hmailserver mdaemon smartermail
+    msmtp ssmtp mailutils mailx davmail activesync owa ews tutanota posteo
+    sendgrid mailgun mailjet postmark brevo sendinblue mandrill sparkpost swiftmailer mailer gomail lettre
     """
 )
 

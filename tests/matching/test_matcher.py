@@ -213,7 +213,8 @@ def test_an_error_other_programs_print_is_answered_unasked_only_with_a_sign_of_m
     assert result.best.entry.id == "wrong-version-number"
     assert not result.confident
     assert result.wants_mail_context
-    for text in (f"smtplib: {bare}", f"port 465 {bare}", f"Outlook says {bare}"):
+    # A mail word, port, client, server or library name is the sign of mail.
+    for text in (f"smtplib: {bare}", f"port 465 {bare}", f"Outlook: {bare}", f"eM Client: {bare}", f"mailcow {bare}"):
         about_mail = flagged.match(text)
         assert about_mail.confident, text
         assert not about_mail.wants_mail_context
