@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.935),
+    Confidence.STRICT: Level(probability=0.930, answer=0.94),
     Confidence.NORMAL: Level(probability=0.685, answer=0.87),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.76),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.775),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.476,
+    -1.430,
     (
-        1.438, -0.102, -0.170, 0.011, 0.487, 0.878, -0.893, 1.640, 1.124, -0.223,
+        1.364, -0.150, -0.144, 0.071, 0.557, 0.908, -0.914, 1.598, 1.120, -0.260,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.976,
+    -3.986,
     (
-        -0.124, 1.765, 0.390, -0.035, -0.023, 2.042, -0.587, 0.854, 1.559, 2.695,
-        -0.150, 0.216, -0.153, -0.066, -0.341, 0.050, 0.112, 0.034, -0.030, 0.186,
-        0.924, -0.078, 0.988, -0.750,
+        -0.507, 1.368, 0.703, 0.008, 0.402, 2.274, -0.589, 0.847, 1.687, 2.777,
+        -0.241, 0.281, -0.232, -0.116, -0.343, -0.017, 0.168, -0.091, -0.044, -0.050,
+        0.736, 0.471, 0.795, -0.783,
     ),
 )
 
