@@ -135,9 +135,18 @@ class _Document:
         # A field's line is its key's, where `sources:` is written, not the line its list starts on.
         self.lines.setdefault(at, node.start_mark.line + self.first_line)
         if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
             for key, value in node.value:
-                self.lines[(*at, str(key.value))] = key.start_mark.line + self.first_line
-                self._index(value, (*at, str(key.value)))
+                name = str(key.value)
+                if name in seen:
+                    # YAML keeps the last of two equal keys without a word: a second `url:` pasted under one
+                    # source would replace the first unseen.
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{name!r} is given twice here; the first would be lost", key.start_mark
+                    )
+                seen.add(name)
+                self.lines[(*at, name)] = key.start_mark.line + self.first_line
+                self._index(value, (*at, name))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 self._index(item, (*at, index))

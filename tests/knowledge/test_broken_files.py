@@ -163,3 +163,17 @@ def test_needs_mail_context_is_true_or_false(shipped_copy: Path, value: str) -> 
     )
     assert len(added) == 1, added
     assert added[0].startswith(f"knowledge/entries/cert-expired.md:{flag_line}: needs_mail_context"), added[0]
+
+
+def test_a_key_given_twice_is_one_error_at_the_second(shipped_copy: Path) -> None:
+    # A second `url:` pasted under one source would otherwise replace the first without a word.
+    first = line_of(shipped_copy, "imap-ports.md", r"^    url: ")
+    added = added_problems(
+        shipped_copy,
+        "imap-ports.md",
+        lambda text: re.sub(r"(?m)^(    url: .*\n)", r"\1    url: https://example.org/\n", text, count=1),
+    )
+    assert added == [
+        f"knowledge/entries/imap-ports.md:{first + 1}: front matter is not valid YAML: "
+        "'url' is given twice here; the first would be lost"
+    ]
