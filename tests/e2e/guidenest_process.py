@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from tests.e2e.emulator import DiscordEmulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# A cold start imports discord.py and indexes the knowledge: a few seconds on a busy machine.
+# A start imports discord.py, indexes the knowledge and reads the fitted re-ranker from the cache: a few seconds on a
+# busy machine. (Fitting it anew takes 10-15 s; `start` makes sure the cache holds it, see `_fitted_reranker_cached`.)
 EXIT_TIMEOUT = 20.0
 DATABASE = "guidenest.sqlite3"
 
@@ -66,6 +67,22 @@ def bot_environment(discord: DiscordEndpoints, tmp_path: Path, token: str, **set
     return env
 
 
+def _fitted_reranker_cached(env: dict[str, str]) -> None:
+    """Put the re-ranker the process will load in the cache it reads (a no-op when it is there already).
+
+    These tests time how the bot starts and stops, not how long a first start fits the re-ranker; and the suite's
+    other tests fill the cache (it keeps a few fits) with knowledge of their own, so the shipped fit may be gone."""
+    from bot.knowledge.loader import load_knowledge
+    from bot.matching.reranker import Reranker
+    from bot.settings import DEFAULT_KNOWLEDGE_DIR
+
+    folder = env.get("GUIDENEST_KNOWLEDGE_DIR")
+    knowledge = load_knowledge(Path(folder) if folder else DEFAULT_KNOWLEDGE_DIR)
+    # Where the process looks (reranker.cache_folder, read with the process's environment).
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    Reranker.train(knowledge, cache=Path(base) / "guidenest")
+
+
 def assert_database_closed(database: Path) -> None:
     """The last connection closed: the write-ahead log was folded back into the file, schema intact."""
     assert not database.with_name(database.name + "-wal").exists()
@@ -87,6 +104,7 @@ class GuidenestProcess:
 
     @classmethod
     async def start(cls, env: dict[str, str], cwd: Path) -> GuidenestProcess:
+        await asyncio.to_thread(_fitted_reranker_cached, env)
         # cwd: a folder without a .env, so only `env` configures the bot.
         process = await asyncio.create_subprocess_exec(
             sys.executable,
