@@ -174,6 +174,8 @@ def test_a_key_given_twice_is_one_error_at_the_second(shipped_copy: Path) -> Non
         lambda text: re.sub(r"(?m)^(    url: .*\n)", r"\1    url: https://example.org/\n", text, count=1),
     )
     assert added == [
-        f"knowledge/entries/imap-ports.md:{first + 1}: front matter is not valid YAML: "
-        "'url' is given twice here; the first would be lost"
+        (
+            f"knowledge/entries/imap-ports.md:{first + 1}: front matter is not valid YAML: "
+            "'url' is given twice here; the first would be lost"
+        )
     ]
