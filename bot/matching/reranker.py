@@ -32,7 +32,7 @@ import numpy as np
 from bot.matching.tuning import RERANK_C, RERANK_MAX_ENTRIES, RERANK_MAX_TEXT, RERANK_NONE_FLOOR
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     import numpy.typing as npt
 
@@ -155,9 +155,10 @@ class _Features:
         values += tfidf.astype(np.float32) @ weights[columns + self.offset]
 
 
-def cache_folder() -> Path:
-    """Where fitted re-rankers are kept between runs: $XDG_CACHE_HOME/guidenest, else ~/.cache/guidenest."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def cache_folder(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where fitted re-rankers are kept between runs: $XDG_CACHE_HOME/guidenest, else ~/.cache/guidenest (read from
+    `environ`: this process's environment, or the one a process is started with)."""
+    base = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".cache")
     return Path(base) / "guidenest"
 
 

@@ -73,16 +73,14 @@ def _fitted_reranker_cached(env: dict[str, str]) -> None:
     These tests time how the bot starts and stops, not how long a first start fits the re-ranker; and the suite's
     other tests fill the cache (it keeps a few fits) with knowledge of their own, so the shipped fit may be gone."""
     from bot.knowledge.loader import check_knowledge
-    from bot.matching.reranker import Reranker
+    from bot.matching.reranker import Reranker, cache_folder
     from bot.settings import DEFAULT_KNOWLEDGE_DIR
 
     folder = env.get("GUIDENEST_KNOWLEDGE_DIR")
     knowledge, _ = check_knowledge(Path(folder) if folder else DEFAULT_KNOWLEDGE_DIR)
     if knowledge is None:
         return  # knowledge the bot must refuse (a test of that): the process never gets to the re-ranker
-    # Where the process looks (reranker.cache_folder, read with the process's environment).
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
-    Reranker.train(knowledge, cache=Path(base) / "guidenest")
+    Reranker.train(knowledge, cache=cache_folder(env))  # where the process, with this environment, looks
 
 
 def assert_database_closed(database: Path) -> None:

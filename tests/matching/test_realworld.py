@@ -108,7 +108,7 @@ netease-imap-unsafe-login oauth-sign-in-fails xoauth2-token-scope
 # No real post about these was found in the public corpora searched (see the README's corpus section).
 WITHOUT_REAL_POSTS = {"outlook-0x8004210a", "outlook-0x800ccc13"}
 # Fewer than three check-part posts left once the labels were reviewed (reviewers found the others answered by a
-# neighbouring entry, or by no entry); targeted searches of the public corpora (the last in round 28) found no more
+# neighbouring entry, or by no entry); targeted searches of the public corpora (the last in round 29) found no more
 # threads that these entries answer.
 TOO_FEW_REAL_POSTS = {"outlook-password-prompt-loop", "macos-mail-account-offline"}
 
