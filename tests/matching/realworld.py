@@ -3,7 +3,8 @@ and a check part. Shared by tests/matching/test_realworld.py and benchmarks/matc
 
 Each post's thread is in `split.yaml` as `tune` or `check`; all posts of a thread share its part, so a check
 post never has a sibling in the tuning part. The split was drawn once, stratified by each thread's expected
-entry (see `assign_split`), and is frozen: threads added later are assigned by the same rule and appended.
+entry (see `assign_split`), and is frozen: threads added later are assigned by the same rule, counting the threads
+already placed, and appended.
 """
 
 from __future__ import annotations
@@ -73,17 +74,29 @@ def _rank_key(thread: str) -> str:
 
 
 def assign_split(posts: Iterable[Post], known: dict[str, str] | None = None) -> dict[str, str]:
-    """Threads grouped by their first post's expected entry (or kind), ordered by a hash of the URL; within each
-    group every thread that carries the running share past a whole number goes to `check` (2 of 5, 3 of 8)."""
+    """Threads grouped by their first post's expected entry (or kind); a group's new threads, ordered by a hash of
+    the URL, go to `check` while the group holds fewer check threads than 40 % of its threads, rounded down.
+
+    On an empty `known` this is the rule the split was first drawn by (2 of 5, 3 of 8). Counting the group's
+    threads already placed keeps its share when threads come a few at a time: judging each batch on its own sent
+    every batch of one or two threads to `tune`, so thin topics never gained check posts."""
     split = dict(known or {})
-    groups: dict[str, list[str]] = defaultdict(list)
+    group_of: dict[str, str] = {}
     for post in posts:
-        if post.thread in split or any(post.thread in g for g in groups.values()):
-            continue
-        groups[post.expect[0] if post.expect else post.kind].append(post.thread)
+        group_of.setdefault(post.thread, post.expect[0] if post.expect else post.kind)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for thread, group in group_of.items():
+        groups[group].append(thread)
     for threads in groups.values():
-        for rank, thread in enumerate(sorted(threads, key=_rank_key)):
-            split[thread] = "check" if int((rank + 1) * CHECK_SHARE) > int(rank * CHECK_SHARE) else "tune"
+        placed = sum(thread in split for thread in threads)
+        in_check = sum(split.get(thread) == "check" for thread in threads)
+        for thread in sorted((t for t in threads if t not in split), key=_rank_key):
+            placed += 1
+            if in_check < int(placed * CHECK_SHARE):
+                split[thread] = "check"
+                in_check += 1
+            else:
+                split[thread] = "tune"
     return split
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from bot.knowledge.loader import dedup_key
-from tests.matching.realworld import CORPUS, KINDS, Post, load_posts, load_split, measure, part
+from tests.matching.realworld import CORPUS, KINDS, Post, assign_split, load_posts, load_split, measure, part
 
 if TYPE_CHECKING:
     import pytest
@@ -78,6 +78,24 @@ def test_every_thread_is_in_the_frozen_split_and_threads_do_not_straddle_it() ->
     # split.yaml is a mapping, so a thread has exactly one part; its file must not list a thread twice either.
     lines = [line for line in (CORPUS / "split.yaml").read_text(encoding="utf-8").splitlines() if line[:1] == '"']
     assert len(lines) == len(yaml.safe_load("\n".join(lines)))
+
+
+def test_new_threads_keep_their_topics_share_of_check_threads() -> None:
+    def post(n: int, entry: str) -> Post:
+        url = f"https://example.org/{entry}/{n}"
+        return Post(f"X-{entry}-{n}", url, url, "mail", (entry,), "-", "-", "x.yaml")
+
+    fresh = [post(n, "a") for n in range(8)]
+    drawn = assign_split(fresh)
+    assert sorted(drawn.values()).count("check") == 3  # 3 of 8, as when the split was first drawn
+    # A topic placed 5 tune / 0 check gains check threads one at a time, where judging the batch alone gave none.
+    known = {p.thread: "tune" for p in fresh[:5]}
+    added = assign_split([*fresh[:5], post(8, "a")], known)
+    assert added[post(8, "a").thread] == "check"
+    assert {t: added[t] for t in known} == known
+    # Another topic's threads do not count toward this one's share.
+    other = assign_split([*fresh[:5], post(0, "b")], known)
+    assert other[post(0, "b").thread] == "tune"
 
 
 def test_each_new_topic_has_three_real_posts_in_the_check_part() -> None:
