@@ -27,14 +27,12 @@ SPLIT = load_split()
 
 # The targets of issue "Answer what real people write" for the check part are top-1 ≥ 92 %, confident and right
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
-# (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Since
-# they were last set, rounds 28-29 joined (247 posts, many about the thinnest topics and end users' vague reports)
-# and the decision models' bounds must hold on the real tuning posts by themselves, not pooled with the development
-# set (pooled, the real posts' wrong answers had reached 2.3 % out of fold). Fitted again: 75.6 % / 35.3 % / 1.3 %
-# on the 705 posts the check part covers, off-domain left alone 100 % (the previous release on the same posts and
-# labels: 74.3 % / 37.6 % / 1.6 %, 99.3 %).
-TOP1_GUARD = 0.75
-CONFIDENT_RIGHT_GUARD = 0.35
+# (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Round 30
+# put 99 more covered posts in the check part, harder than the rest (end users' vague reports, Apple and Outlook
+# posts): on them this release reads 67.0 % / 14.4 % / 3.1 %. On all 804 it reads 74.4 % / 32.7 % / 1.5 % and on the
+# 707 older ones 75.4 % / 35.2 % / 1.3 %, as the previous release does on the same posts and labels.
+TOP1_GUARD = 0.74
+CONFIDENT_RIGHT_GUARD = 0.32
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 # A title alone, or a bare error line, is how many members ask; off-domain titles left alone were 90.7 % before
@@ -125,10 +123,11 @@ netease-imap-unsafe-login oauth-sign-in-fails xoauth2-token-scope
 """
 # No real post about these was found in the public corpora searched (see the README's corpus section).
 WITHOUT_REAL_POSTS = {"outlook-0x8004210a", "outlook-0x800ccc13"}
-# Fewer than three check-part posts left once the labels were reviewed (reviewers found the others answered by a
-# neighbouring entry, or by no entry); targeted searches of the public corpora (the last in round 29) found no more
-# threads that these entries answer.
-TOO_FEW_REAL_POSTS = {"outlook-password-prompt-loop", "macos-mail-account-offline"}
+# Fewer than three check-part posts left once the labels were reviewed. Empty since round 30: new threads now keep
+# their topic's share of check threads (realworld.assign_split), which gave outlook-password-prompt-loop three new
+# check posts; macos-mail-account-offline reached three by one check post (RB-0019) judged again after its entry
+# was extended for posts like it (README, corpus section).
+TOO_FEW_REAL_POSTS: set[str] = set()
 
 
 def test_the_check_part_holds_its_guards(shipped_matcher: Matcher, capsys: pytest.CaptureFixture[str]) -> None:
