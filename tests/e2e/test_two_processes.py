@@ -176,11 +176,13 @@ async def test_two_shard_processes_share_limits_reloads_and_storage(
         assert answer.reference_id == question.id
         return embed(answer)
 
-    async def slash(side: Side, name: str, **options: Any) -> dict[str, Any]:
+    async def slash(
+        side: Side, name: str, within: float = EXIT_TIMEOUT + PROBE_TIMEOUT, **options: Any
+    ) -> dict[str, Any]:
         from tests.e2e.harness import Interaction
 
         record = await emulator.inject_slash(name, options, user=side.moderator, channel=side.help)
-        return embed(await Interaction(emulator, record).reply(timeout=EXIT_TIMEOUT + PROBE_TIMEOUT))
+        return embed(await Interaction(emulator, record).reply(timeout=within))
 
     shard0 = await start("0")
     shard1 = await start("1")
@@ -215,7 +217,8 @@ async def test_two_shard_processes_share_limits_reloads_and_storage(
             "The quokka relay is a test entry: use **587** with STARTTLS and sign in.\n",
             encoding="utf-8",
         )
-        reloaded = await slash(first, "kb reload")
+        # A reload with a new entry fits the re-ranker anew (7-13 s idle, twice that on a busy machine).
+        reloaded = await slash(first, "kb reload", within=3 * EXIT_TIMEOUT)
         assert reloaded["title"] == "Knowledge reloaded"
         await shard1.wait_for_metric("knowledge_entries", before + 1, within=3 * EXIT_TIMEOUT)
         assert (await ask(second, NEW_ASK))["title"] == "The quokka relay"
