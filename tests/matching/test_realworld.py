@@ -28,11 +28,12 @@ SPLIT = load_split()
 # The targets of issue "Answer what real people write" for the check part are top-1 ≥ 92 %, confident and right
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Round 30
-# put 99 more covered posts in the check part, harder than the rest (end users' vague reports, Apple and Outlook
-# posts): on them this release reads 67.0 % / 14.4 % / 3.1 %. On all 804 it reads 74.4 % / 32.7 % / 1.5 % and on the
-# 707 older ones 75.4 % / 35.2 % / 1.3 %, as the previous release does on the same posts and labels.
-TOP1_GUARD = 0.74
-CONFIDENT_RIGHT_GUARD = 0.32
+# put 100 more covered posts in the check part, harder than the rest (end users' vague reports, Apple and Outlook
+# posts): on them this release reads 66.0 % / 13.0 % / 2.0 %. On all 807 it reads 74.6 % / 33.2 % / 1.5 % (the
+# previous release on the same posts and labels: 74.1 % / 32.6 % / 1.5 %), on the 707 older ones 75.8 % / 36.1 % /
+# 1.4 % (previous: 75.4 % / 35.2 % / 1.3 %).
+TOP1_GUARD = 0.745
+CONFIDENT_RIGHT_GUARD = 0.33
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 # A title alone, or a bare error line, is how many members ask; off-domain titles left alone were 90.7 % before
@@ -119,7 +120,7 @@ new-outlook-vs-classic thunderbird-exchange-ews network-blocks-mail-ports outloo
 duplicate-emails-downloaded gmail-labels-imap calendar-contacts-not-in-imap ehlo-hostname-rejected
 amazon-ses-smtp chinese-mail-authorization-code relay-service-smtp-login php-smtp-certificate-verify
 smtp-auth-mechanism-unsupported imap-authenticated-but-not-connected ipv6-network-unreachable
-netease-imap-unsafe-login oauth-sign-in-fails xoauth2-token-scope
+netease-imap-unsafe-login oauth-sign-in-fails xoauth2-token-scope apple-exchange-activesync-ews
 """
 # No real post about these was found in the public corpora searched (see the README's corpus section).
 WITHOUT_REAL_POSTS = {"outlook-0x8004210a", "outlook-0x800ccc13"}
