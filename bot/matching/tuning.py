@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.94),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.87),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.775),
+    Confidence.STRICT: Level(probability=0.930, answer=0.935),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.865),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.765),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.430,
+    -1.426,
     (
-        1.364, -0.150, -0.144, 0.071, 0.557, 0.908, -0.914, 1.598, 1.120, -0.260,
+        1.390, -0.274, -0.201, 0.072, 0.630, 0.898, -0.879, 1.523, 1.171, -0.314,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.986,
+    -3.863,
     (
-        -0.507, 1.368, 0.703, 0.008, 0.402, 2.274, -0.589, 0.847, 1.687, 2.777,
-        -0.241, 0.281, -0.232, -0.116, -0.343, -0.017, 0.168, -0.091, -0.044, -0.050,
-        0.736, 0.471, 0.795, -0.783,
+        -0.482, 1.576, 0.572, -0.179, 0.160, 2.106, -0.468, 0.780, 1.789, 2.725,
+        -0.368, 0.440, -0.360, -0.125, -0.125, -0.017, 0.085, -0.079, 0.034, 0.138,
+        0.942, 0.241, 0.859, -0.771,
     ),
 )
 
