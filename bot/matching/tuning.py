@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.935),
+    Confidence.STRICT: Level(probability=0.930, answer=0.925),
     Confidence.NORMAL: Level(probability=0.685, answer=0.865),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.765),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.775),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.426,
+    -1.434,
     (
-        1.390, -0.274, -0.201, 0.072, 0.630, 0.898, -0.879, 1.523, 1.171, -0.314,
+        1.439, -0.324, -0.185, 0.079, 0.666, 0.889, -0.915, 1.512, 1.121, -0.275,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.863,
+    -4.319,
     (
-        -0.482, 1.576, 0.572, -0.179, 0.160, 2.106, -0.468, 0.780, 1.789, 2.725,
-        -0.368, 0.440, -0.360, -0.125, -0.125, -0.017, 0.085, -0.079, 0.034, 0.138,
-        0.942, 0.241, 0.859, -0.771,
+        -0.391, 1.201, 0.652, 0.041, 0.448, 2.071, -0.338, 0.742, 1.463, 2.695,
+        -0.187, 0.453, -0.178, -0.135, -0.278, 0.158, 0.072, -0.086, -0.018, 0.253,
+        0.857, 0.256, 0.874, -0.827,
     ),
 )
 

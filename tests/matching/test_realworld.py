@@ -27,13 +27,13 @@ SPLIT = load_split()
 
 # The targets of issue "Answer what real people write" for the check part are top-1 ≥ 92 %, confident and right
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
-# (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Round 30
-# put 100 more covered posts in the check part, harder than the rest (end users' vague reports, Apple and Outlook
-# posts): on them this release reads 66.0 % / 13.0 % / 2.0 %. On all 807 it reads 74.6 % / 33.2 % / 1.5 % (the
-# previous release on the same posts and labels: 74.1 % / 32.6 % / 1.5 %), on the 707 older ones 75.8 % / 36.1 % /
-# 1.4 % (previous: 75.4 % / 35.2 % / 1.3 %).
-TOP1_GUARD = 0.745
-CONFIDENT_RIGHT_GUARD = 0.33
+# (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Rounds
+# 30-31 put 156 more covered posts in the check part, harder than the rest (end users' vague reports, Apple and
+# Outlook posts, desktop clients' add-ons): on them this release reads 61.5 % / 12.8 % / 1.9 %. On all 863 it reads
+# 73.0 % / 32.3 % / 1.4 % (the previous release on the same posts and labels: 73.0 % / 31.3 % / 1.5 %), on the 707
+# older ones 75.5 % / 36.6 % / 1.3 % (previous: 75.4 % / 35.2 % / 1.3 %).
+TOP1_GUARD = 0.725
+CONFIDENT_RIGHT_GUARD = 0.32
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 # A title alone, or a bare error line, is how many members ask; off-domain titles left alone were 90.7 % before
