@@ -30,8 +30,8 @@ SPLIT = load_split()
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Rounds
 # 30-31 put 156 more covered posts in the check part, harder than the rest (end users' vague reports, Apple and
 # Outlook posts, desktop clients' add-ons): on them this release reads 61.5 % / 12.8 % / 1.9 %. On all 863 it reads
-# 73.0 % / 32.3 % / 1.4 % (the previous release on the same posts and labels: 73.0 % / 31.3 % / 1.5 %), on the 707
-# older ones 75.5 % / 36.6 % / 1.3 % (previous: 75.4 % / 35.2 % / 1.3 %).
+# 72.9 % / 32.3 % / 1.4 % (the previous release on the same posts and labels: 73.0 % / 31.3 % / 1.5 %), on the 707
+# older ones 75.4 % / 36.6 % / 1.3 % (previous: 75.4 % / 35.2 % / 1.3 %).
 TOP1_GUARD = 0.725
 CONFIDENT_RIGHT_GUARD = 0.32
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
