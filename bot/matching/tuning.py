@@ -77,8 +77,8 @@ class Level:
 
 LEVELS: Mapping[Confidence, Level] = {
     Confidence.STRICT: Level(probability=0.930, answer=0.925),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.865),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.775),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.850),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.830),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.434,
+    -1.402,
     (
-        1.439, -0.324, -0.185, 0.079, 0.666, 0.889, -0.915, 1.512, 1.121, -0.275,
+        1.422, -0.319, -0.198, 0.087, 0.685, 0.872, -0.957, 1.453, 1.135, -0.273,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.319,
+    -4.332,
     (
-        -0.391, 1.201, 0.652, 0.041, 0.448, 2.071, -0.338, 0.742, 1.463, 2.695,
-        -0.187, 0.453, -0.178, -0.135, -0.278, 0.158, 0.072, -0.086, -0.018, 0.253,
-        0.857, 0.256, 0.874, -0.827,
+        0.129, 1.506, 0.517, -0.041, 0.326, 1.943, -0.456, 0.806, 1.321, 2.799,
+        -0.189, 0.265, -0.190, -0.115, -0.209, 0.026, 0.049, 0.011, -0.020, 0.122,
+        0.883, 0.294, 0.628, -0.726,
     ),
 )
 
