@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.925),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.850),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.830),
+    Confidence.STRICT: Level(probability=0.930, answer=0.930),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.835),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.815),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.402,
+    -1.415,
     (
-        1.422, -0.319, -0.198, 0.087, 0.685, 0.872, -0.957, 1.453, 1.135, -0.273,
+        1.410, -0.262, -0.038, 0.131, 0.838, 0.855, -0.860, 1.422, 1.162, -0.248,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.332,
+    -4.142,
     (
-        0.129, 1.506, 0.517, -0.041, 0.326, 1.943, -0.456, 0.806, 1.321, 2.799,
-        -0.189, 0.265, -0.190, -0.115, -0.209, 0.026, 0.049, 0.011, -0.020, 0.122,
-        0.883, 0.294, 0.628, -0.726,
+        -0.258, 1.400, 0.463, -0.067, 0.221, 1.951, -0.221, 0.802, 1.621, 2.697,
+        -0.192, 0.388, -0.182, -0.089, -0.242, -0.095, 0.099, -0.108, -0.003, 0.098,
+        1.126, 0.070, 0.507, -0.722,
     ),
 )
 
