@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.930),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.835),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.815),
+    Confidence.STRICT: Level(probability=0.930, answer=0.915),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.845),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.790),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.415,
+    -1.327,
     (
-        1.410, -0.262, -0.038, 0.131, 0.838, 0.855, -0.860, 1.422, 1.162, -0.248,
+        1.470, -0.295, -0.161, 0.022, 0.736, 0.805, -1.010, 1.417, 1.134, -0.255,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.142,
+    -3.985,
     (
-        -0.258, 1.400, 0.463, -0.067, 0.221, 1.951, -0.221, 0.802, 1.621, 2.697,
-        -0.192, 0.388, -0.182, -0.089, -0.242, -0.095, 0.099, -0.108, -0.003, 0.098,
-        1.126, 0.070, 0.507, -0.722,
+        -0.122, 1.325, 0.348, 0.099, 0.026, 2.066, -0.354, 0.922, 1.043, 2.588,
+        -0.052, 0.284, -0.065, -0.015, -0.264, -0.084, 0.139, 0.131, -0.037, 0.298,
+        1.055, -0.036, 0.519, -0.439,
     ),
 )
 
