@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.915),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.845),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.790),
+    Confidence.STRICT: Level(probability=0.930, answer=0.920),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.840),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.755),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.327,
+    -1.469,
     (
-        1.470, -0.295, -0.161, 0.022, 0.736, 0.805, -1.010, 1.417, 1.134, -0.255,
+        1.536, -0.308, -0.069, 0.039, 0.660, 0.864, -0.993, 1.410, 1.214, -0.257,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.985,
+    -3.636,
     (
-        -0.122, 1.325, 0.348, 0.099, 0.026, 2.066, -0.354, 0.922, 1.043, 2.588,
-        -0.052, 0.284, -0.065, -0.015, -0.264, -0.084, 0.139, 0.131, -0.037, 0.298,
-        1.055, -0.036, 0.519, -0.439,
+        -0.377, 1.480, 0.684, 0.047, 0.167, 2.082, -0.425, 0.821, 1.257, 2.633,
+        -0.311, 0.230, -0.300, -0.016, -0.133, -0.106, 0.064, -0.108, 0.153, -0.074,
+        0.862, 0.061, 0.531, -0.528,
     ),
 )
 
