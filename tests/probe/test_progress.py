@@ -204,6 +204,17 @@ async def test_a_display_that_fails_changes_nothing(make_settings: SettingsFacto
         raise RuntimeError("the terminal went away")
 
     settings = make_settings()
-    with_broken = await discover("srv.test", settings, progress=broken)
+    with_broken = without_timings(await discover("srv.test", settings, progress=broken))
     assert len(calls) == 1  # switched off after the first failure
-    assert without_timings(with_broken) == without_timings(await discover("srv.test", settings))
+    plain = without_timings(await discover("srv.test", settings))
+    # Guesses still running when the winner is known are cancelled, so on a loaded machine one run may list a
+    # guess as "not finished" that the other saw fail: rows are compared wherever both runs finished them.
+    broken_rows, plain_rows = with_broken.pop("candidates"), plain.pop("candidates")
+    assert with_broken == plain
+    assert [{**row, "outcome": None, "detail": None} for row in broken_rows] == [
+        {**row, "outcome": None, "detail": None} for row in plain_rows
+    ]
+    pairs = zip(broken_rows, plain_rows, strict=True)
+    both_finished = [(a, b) for a, b in pairs if "not finished" not in (a["outcome"], b["outcome"])]
+    assert both_finished
+    assert all(a == b for a, b in both_finished)
