@@ -95,6 +95,14 @@ def _merge_phrases(tokens: Sequence[str]) -> list[str]:
 _AMBIGUOUS_NAMES = STOPWORDS | COMMON_WORDS | {"outlook", "live", "email", "mail"}
 # A host named like this (imap.example.com) is a mail server.
 _MAIL_HOST_LABELS = frozenset({"imap", "imap4", "smtp", "pop", "pop3", "mail", "mx", "smtp-mail"})
+# Hex codes of Outlook's mail transports (0x800CCCxx) and MAPI (0x8004xxxx) place a message in e-mail; other
+# HRESULTs are Windows' own (0x80092012, CRYPT_E_NO_REVOCATION_CHECK, comes from curl and git as often as from a
+# mail client). SMTP reply codes always count.
+_MAIL_HEX_PREFIXES = ("0x800ccc", "0x8004")
+
+
+def _is_mail_code(code: str) -> bool:
+    return not code.startswith("0x") or code.startswith(_MAIL_HEX_PREFIXES)
 
 
 def _slips(length: int) -> int:
@@ -254,7 +262,7 @@ class Analyzer:
             len({t for t in tokens if t in MAIL_TERMS})
             + len(providers)
             + len(ports)
-            + (1 if norm.codes else 0)
+            + (1 if any(_is_mail_code(code) for code in norm.codes) else 0)
             + (1 if mail_hosts else 0)
         )
         off_signals = len({t for t in tokens if t in OFF_DOMAIN_TERMS}) + len(

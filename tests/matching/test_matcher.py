@@ -479,3 +479,19 @@ def test_an_empty_knowledge_base_matches_nothing() -> None:
 )
 def test_stemming(word: str, stemmed: str) -> None:
     assert stem(word) == stemmed
+
+
+def test_a_windows_error_code_is_not_a_sign_of_mail_but_outlooks_are(shipped_matcher: Matcher) -> None:
+    # Windows prints its revocation error the same for git, curl and mail apps; only its mail form is answered.
+    error = "schannel: next InitializeSecurityContext failed: CRYPT_E_NO_REVOCATION_CHECK (0x80092012)"
+    bare = shipped_matcher.match(f"git clone over https fails: {error}")
+    assert bare.best is not None
+    assert bare.best.entry.id == "cert-revocation-check-failed"
+    assert not bare.confident
+    assert bare.wants_mail_context
+    about_mail = shipped_matcher.match(f"MailKit SmtpClient.Connect to smtp.office365.com:587 fails: {error}")
+    assert about_mail.confident
+    assert about_mail.best is not None
+    assert about_mail.best.entry.id == "cert-revocation-check-failed"
+    # An Outlook transport code alone is enough.
+    assert not shipped_matcher.match("0x800CCC0E").wants_mail_context
