@@ -77,8 +77,8 @@ class Level:
 
 LEVELS: Mapping[Confidence, Level] = {
     Confidence.STRICT: Level(probability=0.930, answer=0.920),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.840),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.755),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.845),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.800),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.469,
+    -1.346,
     (
-        1.536, -0.308, -0.069, 0.039, 0.660, 0.864, -0.993, 1.410, 1.214, -0.257,
+        1.464, -0.234, -0.078, 0.007, 0.782, 0.847, -0.906, 1.421, 1.203, -0.292,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.636,
+    -4.433,
     (
-        -0.377, 1.480, 0.684, 0.047, 0.167, 2.082, -0.425, 0.821, 1.257, 2.633,
-        -0.311, 0.230, -0.300, -0.016, -0.133, -0.106, 0.064, -0.108, 0.153, -0.074,
-        0.862, 0.061, 0.531, -0.528,
+        0.197, 1.111, 0.335, 0.253, 0.283, 1.906, -0.216, 0.741, 1.197, 2.651,
+        -0.153, 0.115, -0.150, -0.064, -0.328, 0.010, 0.152, -0.034, 0.024, 0.209,
+        1.032, 0.193, 0.530, -0.494,
     ),
 )
 
