@@ -493,5 +493,3 @@ def test_a_windows_error_code_is_not_a_sign_of_mail_but_outlooks_are(shipped_mat
     assert about_mail.confident
     assert about_mail.best is not None
     assert about_mail.best.entry.id == "cert-revocation-check-failed"
-    # An Outlook transport code alone is enough.
-    assert not shipped_matcher.match("0x800CCC0E").wants_mail_context
