@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.920),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.845),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.800),
+    Confidence.STRICT: Level(probability=0.930, answer=0.925),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.840),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.820),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.346,
+    -1.408,
     (
-        1.464, -0.234, -0.078, 0.007, 0.782, 0.847, -0.906, 1.421, 1.203, -0.292,
+        1.434, -0.391, -0.186, 0.064, 0.670, 0.868, -0.993, 1.430, 1.206, -0.276,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.433,
+    -4.425,
     (
-        0.197, 1.111, 0.335, 0.253, 0.283, 1.906, -0.216, 0.741, 1.197, 2.651,
-        -0.153, 0.115, -0.150, -0.064, -0.328, 0.010, 0.152, -0.034, 0.024, 0.209,
-        1.032, 0.193, 0.530, -0.494,
+        -0.269, 1.521, 0.564, 0.087, 0.277, 1.848, -0.269, 0.625, 1.027, 2.459,
+        -0.009, 0.142, -0.032, -0.128, -0.161, 0.012, 0.066, 0.233, 0.056, 0.238,
+        0.886, 0.131, 0.532, -0.476,
     ),
 )
 
