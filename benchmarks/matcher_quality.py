@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from bot.knowledge.loader import load_knowledge  # noqa: E402
 from bot.matching.matcher import Matcher  # noqa: E402
 from bot.matching.normalize import normalize  # noqa: E402
-from tests.matching.realworld import Post, load_posts, load_split, measure, part  # noqa: E402
+from tests.matching.realworld import Post, load_posts, load_split, measure, part, titles  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def main() -> None:
     knowledge = load_knowledge(ROOT / "knowledge")
     posts, split = load_posts(), load_split()
     tune, check = part(posts, "tune", split), part(posts, "check", split)
-    title = [replace(p, text=p.text.strip().split("\n")[0]) for p in check]
+    title = titles(check)
     shipped = Matcher(knowledge)
     bm25 = Bm25(shipped, knowledge)
     bm25.threshold = choose_threshold(bm25, tune)

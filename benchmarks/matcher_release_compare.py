@@ -25,7 +25,6 @@ HERE = Path(__file__).resolve().parents[1]
 # Run inside the other checkout: its `bot` first on the path, this checkout's corpus reader loaded by file.
 _CHILD = """
 import importlib.util, sys
-from dataclasses import replace
 from pathlib import Path
 other, here, part, files, exclude, titles = sys.argv[1:7]
 sys.path.insert(0, other)
@@ -39,13 +38,13 @@ data = Path(here) / "tests" / "data" / "realworld"
 posts = corpus.load_posts(data)
 split = corpus.load_split(data / "split.yaml")
 if part != "all":
-    posts = [p for p in posts if split.get(p.thread) == part]
+    posts = corpus.part(posts, part, split)
 if files:
     posts = [p for p in posts if p.file in files.split(",")]
 if exclude:
     posts = [p for p in posts if p.file not in exclude.split(",")]
 if titles == "1":
-    posts = [replace(p, text=p.text.strip().split("\\n")[0]) for p in posts]
+    posts = corpus.titles(posts)
 figures, _ = corpus.measure(Matcher(load_knowledge(Path(other) / "knowledge")), posts)
 print(figures.line(f"{other} ({part}{', titles' if titles == '1' else ''})"))
 """

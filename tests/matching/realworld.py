@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,3 +170,8 @@ def measure(
 def part(posts: Iterable[Post], name: str, split: dict[str, str] | None = None) -> list[Post]:
     split = split if split is not None else load_split()
     return [p for p in posts if split.get(p.thread) == name]
+
+
+def titles(posts: Iterable[Post]) -> list[Post]:
+    """Each post cut to its first line: how a post reads when only its title is pasted."""
+    return [replace(p, text=p.text.strip().split("\n")[0]) for p in posts]

@@ -8,13 +8,22 @@ README can quote them:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import yaml
 
 from bot.knowledge.loader import dedup_key
-from tests.matching.realworld import CORPUS, KINDS, Post, assign_split, load_posts, load_split, measure, part
+from tests.matching.realworld import (
+    CORPUS,
+    KINDS,
+    Post,
+    assign_split,
+    load_posts,
+    load_split,
+    measure,
+    part,
+    titles,
+)
 
 if TYPE_CHECKING:
     import pytest
@@ -40,11 +49,6 @@ OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue s
 # A title alone, or a bare error line, is how many members ask; off-domain titles left alone were 90.7 % before
 # such errors needed a sign of mail, and are 97.2 % now (one title is 0.17 points).
 TITLES_OFFDOMAIN_SILENCE_GUARD = 0.96
-
-
-def titles(posts: list[Post]) -> list[Post]:
-    """Each post cut to its first line: how a post reads when only its title is pasted."""
-    return [replace(p, text=p.text.strip().split("\n")[0]) for p in posts]
 
 
 def test_the_corpus_is_large_real_and_well_formed(shipped_kb: KnowledgeBase) -> None:
