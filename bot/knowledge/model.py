@@ -43,8 +43,9 @@ class Entry:
     answer: str
     path: Path
     as_of: dt.date | None = None  # the month the answer was last checked against its sources (day 1)
-    # Its errors are printed by any program that uses TLS or the network (npm, git, browsers, games), so the bot
-    # answers with it unasked only when the message shows it is about mail (matching/matcher.py).
+    # Its errors are printed by any program that uses TLS or the network (npm, git, browsers, games), or its
+    # symptoms are any app's (late notifications, deleted things coming back), so the bot answers with it unasked
+    # only when the message shows it is about mail (matching/matcher.py).
     needs_mail_context: bool = False
 
 

@@ -209,10 +209,11 @@ def first_choice(ranked: tuple[tuple[str, float], ...], inputs: Inputs) -> tuple
 
 def may_answer_with(inputs: Inputs, needs_mail_context: bool) -> bool:
     """Whether the bot may answer the message unasked with an entry: the message is neither another service's
-    problem nor one everyday word, and, for an entry whose errors any program prints (`Entry.needs_mail_context`:
-    "self signed certificate in certificate chain" from npm, "Connection refused" from a game), it shows it is
-    about mail. Out of context such errors were as often another tool's as a mail app's (README, "Matching
-    quality"); asked directly, the bot still offers the entry."""
+    problem nor one everyday word, and, for an entry whose errors any program prints or whose symptoms any app
+    shows (`Entry.needs_mail_context`: "self signed certificate in certificate chain" from npm, "Connection
+    refused" from a game, "notifications delayed" from a chat app), it shows it is about mail. Out of context such
+    errors were as often another tool's as a mail app's (README, "Matching quality"); asked directly, the bot still
+    offers the entry."""
     return inputs.may_answer and (inputs.mail_context or not needs_mail_context)
 
 

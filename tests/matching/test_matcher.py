@@ -493,3 +493,38 @@ def test_a_windows_error_code_is_not_a_sign_of_mail_but_outlooks_are(shipped_mat
     assert about_mail.confident
     assert about_mail.best is not None
     assert about_mail.best.entry.id == "cert-revocation-check-failed"
+
+
+@pytest.mark.parametrize(
+    ("any_app", "mail_app", "entry"),
+    [
+        (
+            "notifications for new messages show up an hour late on my samsung",
+            "notifications for new emails show up an hour late on my samsung",
+            "notifications-delayed",
+        ),
+        (
+            "things i delete on my phone come back on my laptop",
+            "emails i delete on my phone come back in outlook on my laptop",
+            "deleted-mail-other-devices",
+        ),
+        (
+            "my contacts don't sync to the new iphone",
+            "contacts from my gmail account don't show up in thunderbird",
+            "calendar-contacts-not-in-imap",
+        ),
+    ],
+)
+def test_a_symptom_any_app_shows_needs_a_sign_of_mail(
+    shipped_matcher: Matcher, any_app: str, mail_app: str, entry: str
+) -> None:
+    # Chat apps notify late and photo apps bring deleted pictures back too; only the mail form is answered unasked.
+    bare = shipped_matcher.match(any_app)
+    assert bare.best is not None
+    assert bare.best.entry.id == entry
+    assert not bare.confident
+    assert bare.wants_mail_context
+    about_mail = shipped_matcher.match(mail_app)
+    assert about_mail.best is not None
+    assert about_mail.best.entry.id == entry
+    assert about_mail.confident
