@@ -77,8 +77,8 @@ class Level:
 
 LEVELS: Mapping[Confidence, Level] = {
     Confidence.STRICT: Level(probability=0.930, answer=0.925),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.840),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.820),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.835),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.745),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.408,
+    -1.316,
     (
-        1.434, -0.391, -0.186, 0.064, 0.670, 0.868, -0.993, 1.430, 1.206, -0.276,
+        1.449, -0.349, -0.214, -0.018, 0.684, 0.859, -1.008, 1.414, 1.134, -0.219,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -4.425,
+    -3.932,
     (
-        -0.269, 1.521, 0.564, 0.087, 0.277, 1.848, -0.269, 0.625, 1.027, 2.459,
-        -0.009, 0.142, -0.032, -0.128, -0.161, 0.012, 0.066, 0.233, 0.056, 0.238,
-        0.886, 0.131, 0.532, -0.476,
+        0.158, 1.455, 0.348, 0.076, 0.116, 1.895, -0.345, 0.852, 1.178, 2.449,
+        -0.057, -0.163, -0.059, -0.036, -0.254, -0.126, 0.124, 0.018, 0.078, 0.070,
+        0.999, 0.118, 0.544, -0.522,
     ),
 )
 
