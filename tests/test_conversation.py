@@ -363,7 +363,7 @@ async def test_another_programs_error_without_a_sign_of_mail_is_asked_about(conv
     asked = await conversation.decide(said(bare, channel=OTHER_CHANNEL, addressed=True), RULES)
     assert isinstance(asked, Reply)
     assert asked.kind is ReplyKind.NOT_SURE
-    assert asked.card.description.startswith("Many programs besides mail apps show this error.")
+    assert asked.card.description.startswith("Many programs besides mail apps show this.")
     assert "cert-self-signed" in asked.card.description
     # The same error from a mail program is answered unasked.
     from_mail = await conversation.decide(said(f"nodemailer: {bare}"), RULES)

@@ -84,12 +84,12 @@ def suggestions_text(suggestions: Iterable[Scored]) -> str:
     return "\n".join(f"• **{s.entry.title}** (`{s.entry.id}`, {s.score:.0f}%)" for s in suggestions)
 
 
-# Said when the best entry's errors are printed by other programs too and the message does not say it is about mail.
-OTHER_PROGRAMS = "Many programs besides mail apps show this error."
+# Said when the best entry's errors or symptoms are other programs' too and the message does not say it is about mail.
+OTHER_PROGRAMS = "Many programs besides mail apps show this."
 MAIL_CONTEXT_FIELD = "From a mail app?"
 MAIL_CONTEXT_TEXT = (
-    f"{OTHER_PROGRAMS} This answer is for mail apps and mail code; if yours is, say which one, "
-    "with the server and port."
+    f"{OTHER_PROGRAMS} This answer is for mail apps and mail code; if yours is, say which one "
+    "(for an error, with the server and port)."
 )
 
 
@@ -98,8 +98,8 @@ def not_sure_card(result: MatchResult) -> Card:
     suggestions = result.suggestions if result.best is None else (result.best, *result.suggestions)
     if suggestions and result.wants_mail_context:
         description = (
-            f"{OTHER_PROGRAMS} If yours comes from a mail app or mail code, say which one, with the server and port, "
-            "and I can answer. Is it one of these?\n" + suggestions_text(suggestions)
+            f"{OTHER_PROGRAMS} If yours is a mail app or mail code, say which one (for an error, with the server and "
+            "port), and I can answer. Is it one of these?\n" + suggestions_text(suggestions)
         )
     elif suggestions:
         description = "I'm not sure I understood. Did you mean one of these?\n" + suggestions_text(suggestions)

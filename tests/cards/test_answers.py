@@ -68,7 +68,7 @@ def test_an_error_other_programs_print_asks_whether_it_is_from_a_mail_app() -> N
     # The best entry's errors come from any TLS client, and the message named no mail app, port or server.
     result = MatchResult("wrong version number", (Scored(IMAP, 70.0),), confident=False, wants_mail_context=True)
     unsure = not_sure_card(result)
-    assert unsure.description.startswith("Many programs besides mail apps show this error.")
+    assert unsure.description.startswith("Many programs besides mail apps show this.")
     assert "server and port" in unsure.description
     assert "**IMAP ports**" in unsure.description
     asked = result_card(result)  # by command: the answer, marked not sure, with the reason

@@ -129,4 +129,4 @@ async def test_other_programs_errors_need_a_sign_of_mail_in_both(e2e: BotHarness
     if where == "mention":  # asked, it says why it is not sure
         channel = e2e.world.general
         first = e2e.emulator.bot_messages(channel.id, since=mark)[0]
-        assert embed(first)["description"].startswith("Many programs besides mail apps show this error.")
+        assert embed(first)["description"].startswith("Many programs besides mail apps show this.")
