@@ -76,9 +76,9 @@ class Level:
 
 
 LEVELS: Mapping[Confidence, Level] = {
-    Confidence.STRICT: Level(probability=0.930, answer=0.925),
-    Confidence.NORMAL: Level(probability=0.685, answer=0.835),
-    Confidence.RELAXED: Level(probability=0.605, answer=0.745),
+    Confidence.STRICT: Level(probability=0.930, answer=0.915),
+    Confidence.NORMAL: Level(probability=0.685, answer=0.825),
+    Confidence.RELAXED: Level(probability=0.605, answer=0.755),
 }
 
 # --- The re-ranker (reranker.py) -----------------------------------------------------------------------------------
@@ -99,17 +99,17 @@ DECISION_LEXICAL = 8  # entries the lexical reading lists for the decision (its 
 # their words name when the re-ranker leans to a sibling (decision.first_choice, decision.settle).
 LEXICAL_SURE = 0.99
 CHOICE_MODEL: tuple[float, tuple[float, ...]] = (
-    -1.316,
+    -1.463,
     (
-        1.449, -0.349, -0.214, -0.018, 0.684, 0.859, -1.008, 1.414, 1.134, -0.219,
+        1.570, -0.408, -0.027, 0.092, 0.830, 0.822, -1.038, 1.302, 1.196, -0.291,
     ),
 )
 ANSWER_MODEL: tuple[float, tuple[float, ...]] = (
-    -3.932,
+    -4.197,
     (
-        0.158, 1.455, 0.348, 0.076, 0.116, 1.895, -0.345, 0.852, 1.178, 2.449,
-        -0.057, -0.163, -0.059, -0.036, -0.254, -0.126, 0.124, 0.018, 0.078, 0.070,
-        0.999, 0.118, 0.544, -0.522,
+        -0.071, 1.446, 0.338, 0.219, 0.258, 1.720, -0.238, 0.629, 0.792, 2.307,
+        0.027, -0.110, -0.006, 0.028, -0.248, -0.111, 0.146, 0.334, 0.059, 0.193,
+        1.036, 0.196, 0.497, -0.526,
     ),
 )
 
