@@ -39,13 +39,13 @@ SPLIT = load_split()
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Each
 # round of new threads is harder than the last (end users' vague reports, devices, add-ons, less common languages).
-# On all 1,307 covered check posts this release reads 72.3 % / 32.8 % / 1.8 % (previous release, same posts and
-# labels: 70.9 % / 31.7 % / 2.0 %); rounds 38-40's 128 read 69.5 % / 25.0 % / 3.1 % (previous release 65.6 % /
-# 25.8 % / 2.3 %), the 1,179 older ones 72.6 % / 33.7 % / 1.7 % (previous 71.5 % / 32.3 % / 2.0 %). The guards sit
+# On all 1,354 covered check posts this release reads 72.3 % / 32.3 % / 1.8 % (previous release, same posts and
+# labels: 70.8 % / 31.4 % / 1.9 %); rounds 38-41's 175 read 68.0 % / 25.7 % / 2.3 % (previous release 66.3 % /
+# 25.1 % / 1.7 %), the 1,179 older ones 72.9 % / 33.3 % / 1.8 % (previous 71.5 % / 32.3 % / 2.0 %). The guards sit
 # a little under the first figures, so that a refit's usual wobble of a few posts does not fail them while a real
 # slip does.
 TOP1_GUARD = 0.715
-CONFIDENT_RIGHT_GUARD = 0.32
+CONFIDENT_RIGHT_GUARD = 0.315
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
 # A title alone, or a bare error line, is how many members ask; off-domain titles left alone were 90.7 % before
