@@ -54,6 +54,10 @@ _LONG_CAMEL_WORD = re.compile(r"\b[A-Za-z]{10,}\b")
 _POSSESSIVE = re.compile(r"(?<=\w)['\u2019]s\b")
 _APOSTROPHE = re.compile(r"(?<=\w)['\u2019](?=\w)")
 _TOKEN = re.compile(r"0x[0-9a-f]{8}|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|[^\W_]+")
+# Chinese and Japanese put no spaces between words, so a whole clause would be one token ("邮箱认证失败"): such
+# runs, and Korean words, are read as overlapping pairs of characters instead ("邮箱", "箱认", "认证" …), the way
+# search engines index these scripts, so that a phrasing's "授权码" meets the same pairs inside a longer run.
+_CJK_RUN = re.compile("([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+)")
 _ERROR_LINE = re.compile(
     r"error|fail|refused|denied|timed? ?out|exception|unable|cannot|can't|could not|not accepted|invalid|"
     r"0x[0-9a-f]{8}|\b[245]\d\d[ -][245]\.\d|\bssl\b|\btls\b|certificate|-err|\bno \[",
@@ -166,12 +170,30 @@ def clean(text: str) -> tuple[str, tuple[str, ...]]:
     return text, tuple(dict.fromkeys(domains))
 
 
+def _cjk_pairs(tokens: list[str]) -> list[str]:
+    """`tokens` with each run of CJK characters split into overlapping pairs (one character stays itself)."""
+    out: list[str] = []
+    for token in tokens:
+        if not _CJK_RUN.search(token):
+            out.append(token)
+            continue
+        for i, part in enumerate(_CJK_RUN.split(token)):
+            if i % 2 == 0:  # split() puts the runs it found at odd places, the text around them at even ones
+                if part:
+                    out.append(part)
+            elif len(part) == 1:
+                out.append(part)
+            else:
+                out.extend(part[j : j + 2] for j in range(len(part) - 1))
+    return out
+
+
 def normalize(text: str) -> Normalized:
     """Clean `text` and split it into tokens: words, numbers, hex codes and enhanced status codes."""
     cleaned, domains = clean(text)
     codes = {_smtp_code(m) for m in _SMTP_CODE.finditer(cleaned)}
     codes.update(m.group(1) for m in _ENHANCED.finditer(cleaned))
     codes.update(_hex_code(m) for m in _HEX_CODE.finditer(cleaned))
-    tokens = tuple(_TOKEN.findall(cleaned.replace("_", " ")))
+    tokens = tuple(_cjk_pairs(_TOKEN.findall(cleaned.replace("_", " "))))
     numbers = tuple(int(t) for t in tokens if t.isdigit() and len(t) <= 5 and 0 < int(t) <= 65535)
     return Normalized(" ".join(tokens), tokens, frozenset(codes), numbers, domains)

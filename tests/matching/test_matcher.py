@@ -523,3 +523,15 @@ def test_an_error_or_symptom_any_program_shows_needs_a_sign_of_mail(
     assert about_mail.best is not None
     assert about_mail.best.entry.id == entry
     assert about_mail.confident
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["客户端登录提示授权码错误怎么办", "用foxmail发信一直提示需要授权码", "网易邮箱在outlook里登录失败要授权码吗"],
+)
+def test_a_chinese_post_meets_the_phrasings_its_words_are_in(shipped_kb: KnowledgeBase, text: str) -> None:
+    """The lexical reading alone finds the entry whose phrasings hold "授权码" inside a longer run of characters
+    (read as one token, the run met nothing)."""
+    best = Matcher(shipped_kb, reranker=None).match(text).best
+    assert best is not None
+    assert best.entry.id == "chinese-mail-authorization-code"

@@ -74,6 +74,16 @@ def test_contractions_and_possessives_stay_one_word() -> None:
     assert words("gmail's imap") == "gmail imap"
 
 
+def test_chinese_and_japanese_runs_read_as_pairs_of_characters() -> None:
+    # No spaces between words: the clause would be one token, and "授权码" inside it would meet nothing.
+    pairs = ("邮箱", "箱认", "认证", "证失", "失败", "请用", "用授", "授权", "权码")
+    assert normalize("邮箱认证失败\uff0c请用授权码").tokens == pairs  # a full-width comma between two clauses
+    assert normalize("qq邮箱 163邮箱").tokens == ("qq", "邮箱", "163", "邮箱")
+    assert normalize("メール送信").tokens == ("メー", "ール", "ル送", "送信")
+    assert normalize("메일 발송 실패").tokens == ("메일", "발송", "실패")
+    assert normalize("发 smtp error").tokens == ("发", "smtp", "error")  # one character stays itself
+
+
 def test_underscores_separate_words() -> None:
     assert words("[SSL: WRONG_VERSION_NUMBER]") == "ssl wrong version number"
 
