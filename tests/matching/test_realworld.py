@@ -39,12 +39,12 @@ SPLIT = load_split()
 # ≥ 88 %, confident but wrong ≤ 2 %, off-domain left alone ≥ 97 %. The matcher does not reach the first two yet
 # (README, "Matching quality"); these guards keep what it reaches from slipping back while it is worked on. Each
 # round of new threads is harder than the last (end users' vague reports, devices, add-ons, less common languages).
-# On all 1,354 covered check posts this release reads 72.3 % / 32.5 % / 1.9 % (previous release, same posts and
-# labels: 70.8 % / 31.4 % / 1.9 %); rounds 38-41's 175 read 68.0 % / 25.7 % / 2.9 % (previous release 66.3 % /
-# 25.1 % / 1.7 %), the 1,179 older ones 72.9 % / 33.5 % / 1.8 % (previous 71.5 % / 32.3 % / 2.0 %). The guards sit
+# On all 1,395 covered check posts this release reads 71.8 % / 32.1 % / 1.8 % (previous release, same posts and
+# labels: 70.5 % / 31.3 % / 1.9 %); rounds 38-42's 216 read 66.2 % / 25.5 % / 1.9 % (previous release 64.8 % /
+# 25.5 % / 1.4 %), the 1,179 older ones 72.8 % / 33.3 % / 1.8 % (previous 71.5 % / 32.3 % / 2.0 %). The guards sit
 # a little under the first figures, so that a refit's usual wobble of a few posts does not fail them while a real
 # slip does.
-TOP1_GUARD = 0.715
+TOP1_GUARD = 0.71
 CONFIDENT_RIGHT_GUARD = 0.315
 CONFIDENT_WRONG_GUARD = 0.02  # this target is met and asserted as the issue states it
 OFFDOMAIN_SILENCE_FLOOR = 0.97  # this target is met and asserted as the issue states it
