@@ -189,11 +189,13 @@ def _cjk_pairs(tokens: list[str]) -> list[str]:
 
 
 def normalize(text: str) -> Normalized:
-    """Clean `text` and split it into tokens: words, numbers, hex codes and enhanced status codes."""
+    """Clean `text` and split it into tokens: words, numbers, hex codes, enhanced status codes and CJK pairs."""
     cleaned, domains = clean(text)
     codes = {_smtp_code(m) for m in _SMTP_CODE.finditer(cleaned)}
     codes.update(m.group(1) for m in _ENHANCED.finditer(cleaned))
     codes.update(_hex_code(m) for m in _HEX_CODE.finditer(cleaned))
-    tokens = tuple(_cjk_pairs(_TOKEN.findall(cleaned.replace("_", " "))))
+    tokens = _TOKEN.findall(cleaned.replace("_", " "))
+    if _CJK_RUN.search(cleaned):  # one look at the message, not one per token: most messages hold no CJK at all
+        tokens = _cjk_pairs(tokens)
     numbers = tuple(int(t) for t in tokens if t.isdigit() and len(t) <= 5 and 0 < int(t) <= 65535)
-    return Normalized(" ".join(tokens), tokens, frozenset(codes), numbers, domains)
+    return Normalized(" ".join(tokens), tuple(tokens), frozenset(codes), numbers, domains)
